@@ -1,0 +1,270 @@
+"""Configs as values: load a YAML file, apply ``-o Section.key=value`` overrides, validate.
+
+The layout follows PaddleClas/PaddleOCR (one YAML section per part, ``-c FILE -o k=v``) with
+two differences that make mistakes loud instead of silent:
+
+* every section is a dataclass, so an unknown key is an error that names the nearest valid
+  key (``Train.epoch`` -> "did you mean Train.epochs?"), and a value of the wrong type is an
+  error that names the key, the expected type and the value;
+* the resolved config is a value that is passed around, never a module global, and derived
+  values (``num_labels``, the vocabulary size) are never written back into it.
+
+Sections: ``Global``, ``Model`` (schema chosen by ``Model.name`` from the model registry),
+``Data`` (schema chosen by ``Global.task`` from the task registry), ``Train`` and
+``Optimizer``. ``docs/configs.md`` documents every key; ``help`` metadata on each field is
+the one-line description used there.
+"""
+import copy
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: unknown key, wrong type, bad value or bad override."""
+
+
+def _f(default, help, choices=None, **kw):
+    meta = {"help": help}
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
+
+
+@dataclass
+class GlobalConfig:
+    task: str = _f("doc", "Task to run; picks the Data schema and the dataset reader.",
+                   choices=("doc", "seq", "rel", "gen"))
+    output_dir: str = _f("output/run", "Where config.yaml, train.log, vdl/, best/ and latest/ go.")
+    device: str = _f("auto", "auto uses a GPU when Paddle has one, else the CPU.",
+                     choices=("auto", "cpu", "gpu"))
+    seed: int = _f(42, "Seed for Python, NumPy and Paddle; also fixes the data order.")
+    log_interval: int = _f(10, "Log train loss, lr, grad norm and throughput every N steps.")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = _f(3, "Number of passes over the training set (ignored if max_steps > 0).")
+    max_steps: int = _f(0, "A positive value overrides epochs: train exactly this many steps.")
+    batch_size: int = _f(16, "Examples per optimizer step per device (before accumulation).")
+    eval_batch_size: int = _f(32, "Examples per forward pass during evaluation.")
+    grad_accum_steps: int = _f(1, "Accumulate gradients over N batches per optimizer step.")
+    max_grad_norm: float = _f(1.0, "Clip gradients to this global L2 norm (0 disables).")
+    eval_steps: int = _f(0, "Evaluate (and save latest/ and maybe best/) every N steps; "
+                            "0 means once per epoch.")
+    early_stopping_patience: int = _f(0, "Stop after N evaluations without improvement of the "
+                                         "main metric; 0 disables early stopping.")
+    amp: bool = _f(False, "Automatic mixed precision (GPU only; ignored with a warning on CPU).")
+    amp_dtype: str = _f("float16", "AMP compute dtype.", choices=("float16", "bfloat16"))
+    amp_level: str = _f("O1", "AMP level: O1 casts white-listed ops, O2 casts the model.",
+                        choices=("O1", "O2"))
+    num_workers: int = _f(0, "DataLoader worker processes (0 = load in the main process).")
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = _f("adamw", "Optimizer (AdamW, Loshchilov & Hutter 2019).", choices=("adamw",))
+    lr: float = _f(5e-5, "Peak learning rate of the backbone.")
+    head_lr: typing.Optional[float] = _f(None, "Peak learning rate of every parameter outside "
+                                               "the backbone (null = lr).")
+    group_lrs: typing.Dict[str, float] = _f({}, "Per-sub-layer peak learning rates, e.g. "
+                                                "{crf: 0.01}; keys are attribute names of the "
+                                                "model's direct children.")
+    weight_decay: float = _f(0.01, "Decoupled weight decay; never applied to biases and norms.")
+    beta1: float = _f(0.9, "Adam beta1.")
+    beta2: float = _f(0.999, "Adam beta2.")
+    epsilon: float = _f(1e-8, "Adam epsilon.")
+    schedule: str = _f("linear", "Decay after warm-up.", choices=("linear", "cosine", "constant"))
+    warmup_ratio: float = _f(0.1, "Fraction of the total steps used for linear warm-up.")
+    warmup_steps: int = _f(0, "Warm-up steps; a positive value overrides warmup_ratio.")
+
+
+STATIC_SECTIONS = {"Global": GlobalConfig, "Train": TrainConfig, "Optimizer": OptimizerConfig}
+SECTION_ORDER = ("Global", "Model", "Data", "Train", "Optimizer")
+
+
+class Config:
+    """The resolved config: one dataclass instance per section, read-only by convention."""
+
+    def __init__(self, sections):
+        self._sections = dict(sections)
+        for name, value in sections.items():
+            setattr(self, name, value)
+
+    def to_dict(self):
+        return {name: dataclasses.asdict(self._sections[name])
+                for name in SECTION_ORDER if name in self._sections}
+
+    def dump(self, path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            yaml.safe_dump(self.to_dict(), f, sort_keys=False, allow_unicode=True)
+
+    def replace(self, section, **changes):
+        """A new Config with some keys of one section changed (the original is untouched)."""
+        sections = dict(self._sections)
+        sections[section] = dataclasses.replace(sections[section], **changes)
+        return Config(sections)
+
+
+# ----------------------------------------------------------------------------- parsing
+
+def load_yaml(path):
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        try:
+            data = yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level, "
+                          f"got {type(data).__name__}")
+    return data
+
+
+def apply_overrides(raw, overrides):
+    """Apply ``Section.key=value`` strings to a raw dict; values are parsed as YAML."""
+    raw = copy.deepcopy(raw)
+    for item in overrides or ():
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected Section.key=value")
+        key, _, text = item.partition("=")
+        parts = key.strip().split(".")
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError(f"override {item!r}: expected Section.key=value")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as e:
+            raise ConfigError(f"override {item!r}: value is not valid YAML: {e}") from None
+        node = raw
+        for p in parts[:-1]:
+            if node.get(p) is None:
+                node[p] = {}
+            if not isinstance(node[p], dict):
+                raise ConfigError(f"override {item!r}: {p} is not a section")
+            node = node[p]
+        node[parts[-1]] = value
+    return raw
+
+
+def _type_name(tp):
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value, tp, where):
+    """Check ``value`` against the annotation ``tp``; ints are accepted for floats."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)] if args \
+            else list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {_coerce(k, args[0], where): _coerce(v, args[1], f"{where}.{k}")
+                for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, str):  # PyYAML (YAML 1.1) reads 1e-4 as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected float, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected int, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected bool (true/false), got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected str, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config annotation {tp} at {where}")
+
+
+def build_section(cls, raw, section):
+    """Validate the mapping ``raw`` against the dataclass ``cls`` and return an instance."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section}: expected a mapping of keys, got {raw!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in raw:
+        if key not in fields:
+            near = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
+            hint = f"; did you mean {section}.{near[0]}?" if near else ""
+            raise ConfigError(f"unknown key {section}.{key}{hint} "
+                              f"(valid keys: {', '.join(fields)})")
+    values = {}
+    for name, f in fields.items():
+        if name not in raw:
+            continue
+        value = _coerce(raw[name], hints[name], f"{section}.{name}")
+        choices = f.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ConfigError(f"{section}.{name}: expected one of {list(choices)}, "
+                              f"got {value!r}")
+        values[name] = value
+    return cls(**values)
+
+
+def resolve(raw, model_schemas, data_schemas):
+    """Validate a raw nested dict into a ``Config``.
+
+    Args:
+        raw: ``{section: {key: value}}`` after overrides.
+        model_schemas: ``{model name: dataclass}``; ``Model.name`` picks one.
+        data_schemas: ``{task name: dataclass}``; ``Global.task`` picks one.
+    """
+    known = set(SECTION_ORDER)
+    for section in raw:
+        if section not in known:
+            near = difflib.get_close_matches(str(section), list(known), n=1, cutoff=0.5)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise ConfigError(f"unknown section {section}{hint} "
+                              f"(valid sections: {', '.join(SECTION_ORDER)})")
+    sections = {name: build_section(cls, raw.get(name), name)
+                for name, cls in STATIC_SECTIONS.items()}
+    model_raw = dict(raw.get("Model") or {})
+    if "name" not in model_raw:
+        raise ConfigError(f"Model.name is required (one of {sorted(model_schemas)})")
+    if model_raw["name"] not in model_schemas:
+        raise ConfigError(f"Model.name: expected one of {sorted(model_schemas)}, "
+                          f"got {model_raw['name']!r}")
+    sections["Model"] = build_section(model_schemas[model_raw["name"]], model_raw, "Model")
+    task = sections["Global"].task
+    if task not in data_schemas:
+        raise ConfigError(f"Global.task {task!r} is not implemented yet "
+                          f"(available: {sorted(data_schemas)})")
+    sections["Data"] = build_section(data_schemas[task], raw.get("Data"), "Data")
+    return Config(sections)
+
+
+def load_config(path=None, overrides=(), raw=None):
+    """Load ``path`` (or a ready raw dict), apply overrides and validate against the registries."""
+    from ernie_res.models import MODEL_CONFIGS
+    from ernie_res.tasks import DATA_CONFIGS
+
+    base = load_yaml(path) if path is not None else copy.deepcopy(raw or {})
+    return resolve(apply_overrides(base, overrides), MODEL_CONFIGS, DATA_CONFIGS)

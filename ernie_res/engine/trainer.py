@@ -1,0 +1,288 @@
+"""The training loop: one loop for every task.
+
+It calls ``model(**batch)`` and reads ``loss`` from the returned dict; everything task
+specific (features, batches, metric, extra visuals) comes from the ``Task`` object. See
+``docs/architecture.md`` for why this is our own loop rather than PaddleNLP's ``Trainer``.
+
+What a run gets: AdamW with parameter groups and warm-up/decay (``optim.py``), gradient
+accumulation and clipping, AMP on GPU (``paddle.amp.auto_cast`` + ``GradScaler``), data
+parallelism under ``python -m paddle.distributed.launch`` (rank 0 logs, evaluates and
+saves), evaluation every N steps or each epoch, best-model selection on the task's main
+metric, early stopping, exact resume from ``latest/``, progress lines with throughput and
+ETA, and VisualDL scalars for everything it logs.
+"""
+import json
+import math
+import time
+
+import numpy as np
+import paddle
+from paddle.io import DataLoader
+
+from ernie_res.data.sampler import EpochBatchSampler
+from ernie_res.engine import checkpoint
+from ernie_res.engine.logging import Progress, format_seconds
+from ernie_res.engine.optim import build_optimizer, global_grad_norm
+
+
+def to_tensors(batch):
+    """Model inputs of a batch dict (keys without a leading ``_``) as Paddle tensors."""
+    return {k: paddle.to_tensor(v) for k, v in batch.items() if not k.startswith("_")}
+
+
+def to_numpy(outputs):
+    return {k: v.numpy() for k, v in outputs.items() if isinstance(v, paddle.Tensor)}
+
+
+class ListDataset(paddle.io.Dataset):
+    def __init__(self, items):
+        self.items = items
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __len__(self):
+        return len(self.items)
+
+
+def eval_loader(task, features, batch_size):
+    return DataLoader(ListDataset(features), batch_size=batch_size, shuffle=False,
+                      collate_fn=task.collate, num_workers=0)
+
+
+def evaluate(model, task, features, batch_size, amp=None):
+    """Run the model over ``features`` and return ``(metrics dict, metric object)``.
+
+    ``metrics["loss"]`` is the example-weighted mean loss when the batches carry labels.
+    """
+    was_training = model.training
+    model.eval()
+    metric = task.build_metric()
+    total_loss, n_loss = 0.0, 0
+    with paddle.no_grad():
+        for batch in eval_loader(task, features, batch_size):
+            with amp.autocast() if amp is not None else _null():
+                out = model(**to_tensors(batch))
+            n = len(batch["_index"])
+            if "loss" in out:
+                total_loss += float(out["loss"]) * n
+                n_loss += n
+            task.update_metric(metric, to_numpy(out), batch)
+    if was_training:
+        model.train()
+    metrics = dict(metric.accumulate())
+    if n_loss:
+        metrics["loss"] = total_loss / n_loss
+    return metrics, metric
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+class AMP:
+    """Mixed precision on GPU: ``auto_cast`` for the forward pass and a ``GradScaler`` for
+    float16 (bfloat16 has float32's exponent range and needs no loss scaling)."""
+
+    def __init__(self, enabled, dtype="float16", level="O1", device="cpu", logger=None):
+        self.enabled = bool(enabled) and device == "gpu"
+        if enabled and device != "gpu" and logger is not None:
+            logger.warning("Train.amp=true needs a GPU; training in float32 on the CPU")
+        self.dtype, self.level = dtype, level
+        self.scaler = (paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15)
+                       if self.enabled and dtype == "float16" else None)
+
+    def decorate(self, model, optimizer):
+        if self.enabled and self.level == "O2":
+            return paddle.amp.decorate(models=model, optimizers=optimizer, level="O2",
+                                       dtype=self.dtype)
+        return model, optimizer
+
+    def autocast(self):
+        if not self.enabled:
+            return _null()
+        return paddle.amp.auto_cast(enable=True, level=self.level, dtype=self.dtype)
+
+    def backward(self, loss):
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def unscale(self, optimizer):
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
+
+    def step(self, optimizer):
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+
+    def state_dict(self):
+        return self.scaler.state_dict() if self.scaler is not None else {}
+
+    def set_state_dict(self, state):
+        if self.scaler is not None and state:
+            self.scaler.load_state_dict(state)
+
+
+class Trainer:
+    """Fit a task's model. ``rank``/``world_size`` come from ``engine.device.setup``."""
+
+    def __init__(self, config, task, model, encoder, tokenizer, output_dir, logger, vdl,
+                 device="cpu", rank=0, world_size=1):
+        self.cfg = config
+        self.task = task
+        self.model = model                     # the bare model: saved and evaluated
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.out = output_dir
+        self.logger = logger
+        self.vdl = vdl
+        self.device = device
+        self.rank, self.world_size = rank, world_size
+        self.main_key = task.build_metric().main_key
+
+    # ---------------------------------------------------------------- helpers
+    def _save(self, name, state, metrics, with_training_state):
+        training_state = None
+        if with_training_state:
+            training_state = {"optimizer": self.optimizer.state_dict(),
+                              "scheduler": self.scheduler.state_dict(),
+                              "scaler": self.amp.state_dict(),
+                              "rng": checkpoint.rng_state(), "trainer": dict(state)}
+        meta = {"step": state["step"], "epoch": state["epoch"], "metrics": metrics,
+                "main_metric": self.main_key}
+        checkpoint.save_model_dir(self.out / name, self.model, self.cfg, self.task.labels,
+                                  self.encoder, self.tokenizer, meta=meta,
+                                  training_state=training_state)
+
+    def _evaluate_and_save(self, state, dev_feats):
+        """Evaluate on rank 0, save best/ and latest/, update patience; returns stop flag."""
+        stop = 0
+        if self.rank == 0:
+            t0 = time.time()
+            metrics, metric = evaluate(self.model, self.task, dev_feats,
+                                       self.cfg.Train.eval_batch_size, self.amp)
+            step = state["step"]
+            self.vdl.scalars("eval", metrics, step)
+            self.task.log_eval_visuals(self.vdl, metric, step)
+            score = metrics[self.main_key]
+            improved = state["best"] is None or score > state["best"]
+            if improved:
+                state.update(best=score, best_step=step, bad_evals=0)
+            else:
+                state["bad_evals"] += 1
+            state["history"].append({"step": step, **metrics})
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            self.logger.info(f"eval @ step {step}: {shown} ({time.time() - t0:.1f}s)"
+                             f"{'  *new best*' if improved else ''}")
+            if improved:
+                self._save("best", state, metrics, with_training_state=False)
+            self._save("latest", state, metrics, with_training_state=True)
+            patience = self.cfg.Train.early_stopping_patience
+            if patience > 0 and state["bad_evals"] >= patience:
+                self.logger.info(f"early stopping: {self.main_key} has not improved for "
+                                 f"{patience} evaluations (best {state['best']:.4f} at step "
+                                 f"{state['best_step']})")
+                stop = 1
+            self.vdl.flush()
+        if self.world_size > 1:
+            flag = paddle.to_tensor([stop], dtype="int64")
+            paddle.distributed.broadcast(flag, src=0)
+            stop = int(flag.numpy()[0])
+        return bool(stop)
+
+    # ---------------------------------------------------------------- main loop
+    def fit(self, train_feats, dev_feats, resume_dir=None):
+        tc, gc = self.cfg.Train, self.cfg.Global
+        sampler = EpochBatchSampler(len(train_feats), tc.batch_size, shuffle=True, seed=gc.seed,
+                                    rank=self.rank, world_size=self.world_size)
+        loader = DataLoader(ListDataset(train_feats), batch_sampler=sampler,
+                            collate_fn=self.task.collate, num_workers=tc.num_workers)
+        batches_per_epoch = sampler.full_len()
+        steps_per_epoch = math.ceil(batches_per_epoch / tc.grad_accum_steps)
+        total = tc.max_steps if tc.max_steps > 0 else tc.epochs * steps_per_epoch
+        self.optimizer, self.scheduler = build_optimizer(self.model, self.cfg.Optimizer, total,
+                                                         tc.max_grad_norm)
+        self.amp = AMP(tc.amp, tc.amp_dtype, tc.amp_level, self.device, self.logger)
+        self.model, self.optimizer = self.amp.decorate(self.model, self.optimizer)
+        net = paddle.DataParallel(self.model) if self.world_size > 1 else self.model
+        state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best": None, "best_step": None,
+                 "bad_evals": 0, "history": []}
+        if resume_dir is not None:
+            saved = checkpoint.load_training_state(resume_dir)
+            self.optimizer.set_state_dict(saved["optimizer"])
+            self.scheduler.set_state_dict(saved["scheduler"])
+            self.amp.set_state_dict(saved["scaler"])
+            checkpoint.set_rng_state(saved["rng"])
+            state.update(saved["trainer"])
+            self.logger.info(f"resumed from {resume_dir} at step {state['step']} (epoch "
+                             f"{state['epoch'] + 1}, batch {state['batch_in_epoch']})")
+        self.logger.info(f"training: {len(train_feats)} examples, {batches_per_epoch} batches "
+                         f"of {tc.batch_size} per epoch per device x {self.world_size} "
+                         f"device(s), accumulation {tc.grad_accum_steps}, {total} optimizer "
+                         f"steps, main metric {self.main_key}")
+        params = [p for p in self.model.parameters() if not p.stop_gradient]
+        progress = Progress(total, state["step"])
+        window_loss, window_n, grad_norm = 0.0, 0, 0.0
+        net.train()
+        stop = False
+        while state["step"] < total and not stop:
+            sampler.set_epoch(state["epoch"], skip=state["batch_in_epoch"])
+            left = batches_per_epoch - state["batch_in_epoch"]
+            micro, group = 0, 1
+            for bi, batch in enumerate(loader):
+                if micro == 0:  # a new accumulation group; the epoch's last may be shorter
+                    group = min(tc.grad_accum_steps, left - bi)
+                micro += 1
+                last_in_epoch = bi == left - 1
+                boundary = micro == group
+                with (_null() if self.world_size == 1 or boundary else net.no_sync()):
+                    with self.amp.autocast():
+                        out = net(**to_tensors(batch))
+                    loss = out["loss"]
+                    self.amp.backward(loss / group)
+                window_loss += float(loss)
+                window_n += 1
+                progress.add_examples(len(batch["_index"]) * self.world_size)
+                state["batch_in_epoch"] += 1
+                if last_in_epoch:  # bookkeeping first, so a save here resumes at the next epoch
+                    state["epoch"] += 1
+                    state["batch_in_epoch"] = 0
+                if not boundary:
+                    continue
+                micro = 0
+                self.amp.unscale(self.optimizer)
+                grad_norm = global_grad_norm(params)
+                self.amp.step(self.optimizer)
+                self.optimizer.clear_grad()
+                self.scheduler.step()
+                state["step"] += 1
+                step = state["step"]
+                if step % gc.log_interval == 0 or step == total:
+                    rate, elapsed, eta = progress.rates(step)
+                    lr = self.optimizer.get_lr()
+                    avg = window_loss / max(window_n, 1)
+                    self.vdl.scalars("train", {"loss": avg, "lr": lr, "grad_norm": grad_norm,
+                                               "samples_per_sec": rate}, step)
+                    self.logger.info(
+                        f"epoch {state['epoch'] + (0 if last_in_epoch else 1)} step "
+                        f"{step}/{total} loss {avg:.4f} lr {lr:.3e} grad_norm {grad_norm:.3f}"
+                        f" | {rate:.1f} samples/s | elapsed {format_seconds(elapsed)} "
+                        f"eta {format_seconds(eta)}")
+                    window_loss, window_n = 0.0, 0
+                if ((tc.eval_steps > 0 and step % tc.eval_steps == 0)
+                        or (tc.eval_steps == 0 and last_in_epoch) or step >= total):
+                    stop = self._evaluate_and_save(state, dev_feats)
+                if stop or step >= total:
+                    break
+        if self.rank == 0:
+            (self.out / "trainer_state.json").write_text(json.dumps(
+                {k: v for k, v in state.items()}, indent=1), encoding="utf-8")
+            self.logger.info(f"done: best {self.main_key} {state['best']:.4f} at step "
+                             f"{state['best_step']}; model in {self.out / 'best'}")
+        return state

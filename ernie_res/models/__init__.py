@@ -1,0 +1,13 @@
+"""Model registry: ``Model.name`` -> model class. Each class has a ``Config`` dataclass (its
+section schema) and is built as ``cls(config, encoder=..., **derived)`` where the derived
+arguments (``num_labels``...) come from the data, never from the user's config."""
+from ernie_res.models.doc_classifier import DocClassifier
+
+MODELS = {
+    "doc_classifier": DocClassifier,
+}
+MODEL_CONFIGS = {name: cls.Config for name, cls in MODELS.items()}
+
+
+def build_model(model_cfg, **derived):
+    return MODELS[model_cfg.name](model_cfg, **derived)

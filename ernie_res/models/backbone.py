@@ -1,0 +1,130 @@
+"""The ERNIE backbone, loaded through PaddleNLP by name or from a local directory.
+
+``load_backbone("ernie-2.0-base-en")`` downloads Baidu's released checkpoint through
+PaddleNLP (into ``$PPNLP_HOME``, default ``~/.paddlenlp``); ``load_backbone("/path/dir")``
+loads a directory written by ``save_pretrained`` (``config.json``, ``model_state.pdparams``,
+``vocab.txt`` and the tokenizer files), which is what ``tools/make_tiny_ernie.py`` writes.
+
+PaddleNLP has no offline switch: a name that cannot be downloaded fails inside its download
+code and leaves empty lock files and folders under ``$PPNLP_HOME``. We turn that into a
+``BackboneLoadError`` that names the checkpoint, ``PPNLP_HOME`` and the local-directory
+alternative, and we remove the empty files the failed attempt left behind.
+
+``backbone_from_config`` rebuilds the architecture from a saved ``config.json`` without any
+weights or network access; a trained checkpoint directory restores all weights afterwards.
+"""
+import os
+from pathlib import Path
+
+
+class BackboneLoadError(OSError):
+    """The backbone could not be loaded (offline, unknown name, or a broken directory)."""
+
+
+ENGLISH_BACKBONES = ("ernie-2.0-base-en", "ernie-2.0-large-en", "ernie-3.0-tiny-mini-v2-en")
+
+
+def _quiet_paddlenlp():
+    from paddlenlp.utils.log import logger
+
+    logger.set_level("WARNING")
+
+
+def _ppnlp_home():
+    from paddlenlp.utils.env import PPNLP_HOME
+
+    return Path(os.environ.get("PPNLP_HOME", PPNLP_HOME))
+
+
+def _snapshot(root):
+    if not root.exists():
+        return set()
+    return {p for p in root.rglob("*")}
+
+
+def _remove_new_empty(root, before):
+    """Delete files of size 0 and then empty folders created since ``before``."""
+    new = sorted(_snapshot(root) - before, key=lambda p: len(p.parts), reverse=True)
+    for p in new:
+        try:
+            if p.is_file() and p.stat().st_size == 0:
+                p.unlink()
+        except OSError:
+            pass
+    for p in new:
+        try:
+            if p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+        except OSError:
+            pass
+
+
+def load_backbone(name_or_dir):
+    """Load a pretrained ERNIE encoder and its tokenizer.
+
+    Args:
+        name_or_dir (str): a PaddleNLP checkpoint name such as ``ernie-2.0-base-en`` or
+            ``ernie-3.0-medium-zh``, or a local directory written by ``save_pretrained``.
+
+    Returns:
+        tuple: ``(encoder, tokenizer)``; ``encoder(input_ids, token_type_ids=None,
+        attention_mask=None)`` returns ``(sequence_output [B, T, H], pooled [B, H])``.
+
+    Raises:
+        BackboneLoadError: the name could not be downloaded or the directory is incomplete.
+    """
+    from paddlenlp.transformers import AutoModel, AutoTokenizer
+
+    _quiet_paddlenlp()
+    path = Path(name_or_dir).expanduser()
+    if path.is_dir():
+        missing = [f for f in ("config.json",) if not (path / f).is_file()]
+        if missing:
+            raise BackboneLoadError(f"backbone directory {path} has no {', '.join(missing)}; "
+                                    "expected a directory written by save_pretrained "
+                                    "(config.json, model_state.pdparams, vocab.txt)")
+        try:
+            return AutoModel.from_pretrained(str(path)), AutoTokenizer.from_pretrained(str(path))
+        except Exception as e:  # PaddleNLP raises many types here
+            raise BackboneLoadError(f"could not load the backbone from {path}: {e}") from e
+    if os.sep in str(name_or_dir) or str(name_or_dir).startswith("."):
+        raise BackboneLoadError(f"backbone directory {name_or_dir} does not exist")
+    home = _ppnlp_home()
+    before = _snapshot(home)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_dir)
+        encoder = AutoModel.from_pretrained(name_or_dir)
+    except Exception as e:
+        _remove_new_empty(home, before)
+        raise BackboneLoadError(
+            f"could not load the backbone {name_or_dir!r} by name: {type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''}\n"
+            f"PaddleNLP downloads named checkpoints from Baidu's servers into "
+            f"PPNLP_HOME={home}; this needs network access (and a valid name such as "
+            f"{', '.join(ENGLISH_BACKBONES)} or ernie-3.0-medium-zh).\n"
+            f"Offline, point Model.backbone at a local directory that holds config.json, "
+            f"model_state.pdparams and vocab.txt (save_pretrained output, e.g. one made on a "
+            f"connected machine, or `python tools/make_tiny_ernie.py --output DIR` for tests)."
+        ) from None
+    return encoder, tokenizer
+
+
+def backbone_from_config(directory):
+    """Rebuild the encoder architecture from ``directory/config.json`` (random weights).
+
+    Used when loading a trained ernie_res checkpoint, whose own state dict holds every
+    weight, so nothing is downloaded.
+    """
+    from paddlenlp.transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    _quiet_paddlenlp()
+    config = AutoConfig.from_pretrained(str(directory))
+    return AutoModel.from_config(config), AutoTokenizer.from_pretrained(str(directory))
+
+
+def save_backbone_files(encoder, tokenizer, directory):
+    """Write the encoder's ``config.json`` and the tokenizer files (no weights)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    encoder.config.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))

@@ -1,0 +1,117 @@
+"""Document classifier: ERNIE -> residual blocks -> pooling -> (chunk pooling) -> linear.
+
+Input documents arrive as ``[batch_size, num_chunks, seq_len]`` windows (``num_chunks`` is 1
+with head+tail truncation). Each non-empty window is encoded by ERNIE; its token states go
+through ``num_res_blocks`` mask-aware residual convolution blocks and are pooled to one
+vector (``[CLS]``, masked mean, or masked additive attention, Yang et al. 2016); the window
+vectors of a document are then attention-pooled (or averaged) into the document vector,
+which a dropout + linear layer maps to class logits.
+"""
+from dataclasses import dataclass, field
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ernie_res.layers.attention import MaskedAttentionPooling, masked_mean
+from ernie_res.layers.residual import ResidualStack
+
+
+@dataclass
+class DocClassifierConfig:
+    name: str = field(default="doc_classifier", metadata={"help": "Model registry name."})
+    backbone: str = field(default="ernie-2.0-base-en", metadata={
+        "help": "PaddleNLP checkpoint name (ernie-2.0-base-en, ernie-3.0-medium-zh, ...) or a "
+                "local directory written by save_pretrained."})
+    num_res_blocks: int = field(default=1, metadata={
+        "help": "Residual conv blocks over the token states (0 disables them)."})
+    res_kernel_size: int = field(default=3, metadata={"help": "Kernel size of the residual "
+                                                              "convolutions (odd)."})
+    res_norm: str = field(default="layer", metadata={
+        "help": "Normalisation inside residual blocks; batch is mask-aware BatchNorm.",
+        "choices": ("layer", "batch", "none")})
+    pooling: str = field(default="attention", metadata={
+        "help": "Token pooling per window.", "choices": ("cls", "mean", "attention")})
+    chunk_pooling: str = field(default="attention", metadata={
+        "help": "Pooling over the windows of a document (Data.truncation=chunks).",
+        "choices": ("attention", "mean")})
+    dropout: float = field(default=0.1, metadata={"help": "Dropout in the head."})
+
+
+class DocClassifier(nn.Layer):
+    Config = DocClassifierConfig
+
+    def __init__(self, config, encoder, num_labels):
+        super().__init__()
+        if num_labels < 2:
+            raise ValueError(f"DocClassifier: expected at least 2 labels, got {num_labels}")
+        self.config = config
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.residual = ResidualStack(config.num_res_blocks, hidden,
+                                      kernel_size=config.res_kernel_size,
+                                      dropout=config.dropout, norm=config.res_norm)
+        self.token_pool = MaskedAttentionPooling(hidden) if config.pooling == "attention" else None
+        self.chunk_pool = (MaskedAttentionPooling(hidden)
+                           if config.chunk_pooling == "attention" else None)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(hidden, num_labels)
+
+    def encode_windows(self, input_ids, attention_mask):
+        """Pool every window to one vector.
+
+        Args:
+            input_ids (Tensor): int64 ``[N, T]`` word-piece ids of N non-empty windows.
+            attention_mask (Tensor): int64 ``[N, T]``, 1 for real tokens.
+
+        Returns:
+            Tensor: float32 ``[N, H]``.
+        """
+        states = self.encoder(input_ids, attention_mask=attention_mask)[0]   # shape: [N, T, H]
+        states = self.residual(states, attention_mask)                       # shape: [N, T, H]
+        if self.config.pooling == "cls":
+            return states[:, 0]                                              # shape: [N, H]
+        if self.config.pooling == "mean":
+            return masked_mean(states, attention_mask)                       # shape: [N, H]
+        return self.token_pool(states, attention_mask)["pooled"]             # shape: [N, H]
+
+    def forward(self, input_ids, attention_mask, labels=None):
+        """Classify documents.
+
+        Args:
+            input_ids (Tensor): int64 ``[B, C, T]``, C windows of T word pieces per document.
+            attention_mask (Tensor): int64 ``[B, C, T]``; a window whose mask is all zero is
+                padding (documents with fewer windows) and is not encoded.
+            labels (Tensor, optional): int64 ``[B]`` class ids.
+
+        Returns:
+            dict: ``logits`` float32 ``[B, K]``, ``probs`` float32 ``[B, K]`` and, when
+            labels are given, ``loss`` (mean cross entropy, a scalar).
+        """
+        if input_ids.ndim != 3 or attention_mask.shape != input_ids.shape:
+            raise ValueError(f"DocClassifier: expected input_ids and attention_mask of shape "
+                             f"[batch_size, num_chunks, seq_len], got {list(input_ids.shape)} "
+                             f"and {list(attention_mask.shape)}")
+        b, c, t = input_ids.shape
+        flat_ids = input_ids.reshape([b * c, t])                             # shape: [B*C, T]
+        flat_mask = attention_mask.reshape([b * c, t])                       # shape: [B*C, T]
+        chunk_mask = attention_mask.sum(-1) > 0                              # shape: [B, C]
+        if c == 1:
+            vecs = self.encode_windows(flat_ids, flat_mask)                  # shape: [B, H]
+            doc = vecs
+        else:
+            keep = paddle.nonzero(chunk_mask.reshape([-1])).reshape([-1])   # shape: [N]
+            enc = self.encode_windows(paddle.gather(flat_ids, keep),
+                                      paddle.gather(flat_mask, keep))       # shape: [N, H]
+            h = enc.shape[-1]
+            vecs = paddle.scatter(paddle.zeros([b * c, h], dtype=enc.dtype), keep, enc)
+            vecs = vecs.reshape([b, c, h])                                   # shape: [B, C, H]
+            if self.chunk_pool is not None:
+                doc = self.chunk_pool(vecs, chunk_mask)["pooled"]            # shape: [B, H]
+            else:
+                doc = masked_mean(vecs, chunk_mask)                          # shape: [B, H]
+        logits = self.classifier(self.dropout(doc)).astype("float32")       # shape: [B, K]
+        out = {"logits": logits, "probs": F.softmax(logits, axis=-1)}
+        if labels is not None:
+            out["loss"] = F.cross_entropy(logits, labels.reshape([-1]))
+        return out

@@ -1,0 +1,151 @@
+"""DOC: document classification on 20 Newsgroups (the ``20news-bydate`` split).
+
+20NG bydate has only train and test; the dev set used for best-model selection and early
+stopping is a stratified ``Data.dev_ratio`` hold-out of train, fixed by ``Global.seed``.
+"""
+import typing
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ernie_res.data.collate import pad_3d
+from ernie_res.data.newsgroups import label_counts, read_20ng, split_dev
+from ernie_res.data.text_input import read_text_inputs
+from ernie_res.data.truncation import chunk_windows, head_tail
+from ernie_res.engine.logging import progress_iter
+from ernie_res.metrics.classification import ClassificationMetric
+from ernie_res.tasks.base import Task
+
+
+@dataclass
+class DocDataConfig:
+    name: str = field(default="20ng", metadata={"help": "Dataset reader.", "choices": ("20ng",)})
+    root: str = field(default="data/sample/20news-bydate", metadata={
+        "help": "Directory holding 20news-bydate-train/ and 20news-bydate-test/."})
+    remove: typing.List[str] = field(default_factory=list, metadata={
+        "help": "Parts of each posting to strip, as scikit-learn's fetch_20newsgroups(remove=)."})
+    dev_ratio: float = field(default=0.1, metadata={
+        "help": "Stratified fraction of train held out as the dev set."})
+    max_seq_len: int = field(default=512, metadata={
+        "help": "Word pieces per window, [CLS] and [SEP] included."})
+    truncation: str = field(default="head_tail", metadata={
+        "help": "head_tail keeps the first head_tokens and the last pieces (Sun et al. 2019); "
+                "head keeps the start; chunks encodes up to max_chunks windows.",
+        "choices": ("head_tail", "head", "chunks")})
+    head_tokens: int = field(default=128, metadata={"help": "Leading pieces kept by head_tail."})
+    max_chunks: int = field(default=4, metadata={"help": "Windows per document (chunks)."})
+    chunk_stride: int = field(default=0, metadata={
+        "help": "Distance between window starts in pieces (0 = max_seq_len - 2, no overlap)."})
+    max_examples: int = field(default=0, metadata={
+        "help": "Use only the first N examples of each split (0 = all); for quick runs."})
+
+    def __post_init__(self):
+        self.remove = [str(x) for x in self.remove]
+
+
+class DocTask(Task):
+    name = "doc"
+    DataConfig = DocDataConfig
+
+    def __init__(self, config, tokenizer, labels=None, logger=None):
+        super().__init__(config, tokenizer, labels, logger)
+        self._train_dev = None
+
+    # -- data
+    def load_examples(self, split):
+        d = self.data_cfg
+        if split in ("train", "dev"):
+            if self._train_dev is None:
+                full = read_20ng(d.root, "train", remove=tuple(d.remove))
+                self._train_dev = split_dev(full, d.dev_ratio, self.config.Global.seed)
+            examples = self._train_dev[0 if split == "train" else 1]
+        elif split == "test":
+            examples = read_20ng(d.root, "test", remove=tuple(d.remove))
+        else:
+            raise ValueError(f"DOC: unknown split {split!r} (expected train, dev or test)")
+        if d.max_examples > 0:
+            examples = examples[:d.max_examples]
+        counts = label_counts(examples)
+        empty = sum(1 for e in examples if not e["text"].strip())
+        self.log(f"{split}: {len(examples)} documents from {d.root} ({empty} empty after "
+                 f"stripping {'/'.join(d.remove) or 'nothing'}); per class: "
+                 + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        return examples
+
+    def build_labels(self, train_examples):
+        return sorted({e["label"] for e in train_examples})
+
+    def _windows(self, text):
+        d = self.data_cfg
+        budget = d.max_seq_len - 2
+        ids = self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(text)) if text else []
+        if d.truncation == "head_tail":
+            windows = [head_tail(ids, budget, min(d.head_tokens, budget))]
+        elif d.truncation == "head":
+            windows = [ids[:budget]]
+        else:
+            windows = chunk_windows(ids, budget, d.chunk_stride or budget, d.max_chunks)
+        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        return [[cls] + w + [sep] for w in windows], len(ids)
+
+    def featurize(self, examples, split):
+        index = {name: i for i, name in enumerate(self.labels)}
+        feats, truncated = [], 0
+        for i, ex in enumerate(progress_iter(examples, self.logger, f"tokenising {split}")
+                               if self.logger else examples):
+            windows, n = self._windows(ex["text"])
+            truncated += n > sum(len(w) - 2 for w in windows)
+            label = ex.get("label")
+            if label is not None and label not in index:
+                raise ValueError(f"DOC: {split} example {ex['id']} has label {label!r}, which "
+                                 f"is not among the {len(self.labels)} training labels")
+            feats.append({"windows": windows, "label": index.get(label, -1), "index": i})
+        if truncated:
+            self.log(f"{split}: {truncated}/{len(examples)} documents longer than the "
+                     f"{self.data_cfg.truncation} budget were shortened")
+        return feats
+
+    def collate(self, features):
+        ids = pad_3d([f["windows"] for f in features], self.tokenizer.pad_token_id)
+        mask = pad_3d([[[1] * len(w) for w in f["windows"]] for f in features], 0)
+        batch = {"input_ids": ids, "attention_mask": mask,
+                 "_index": np.array([f["index"] for f in features], dtype=np.int64)}
+        if all(f["label"] >= 0 for f in features):
+            batch["labels"] = np.array([f["label"] for f in features], dtype=np.int64)
+        return batch
+
+    # -- model and metric
+    def build_model(self, encoder):
+        from ernie_res.models import build_model
+
+        return build_model(self.config.Model, encoder=encoder, num_labels=len(self.labels))
+
+    def build_metric(self):
+        return ClassificationMetric(self.labels)
+
+    def update_metric(self, metric, outputs, batch):
+        metric.update(outputs["probs"], batch["labels"])
+
+    def log_eval_visuals(self, vdl, metric, step):
+        from ernie_res.engine.vdl import matrix_image
+
+        probs, gold = metric.probs, metric.gold
+        for k, name in enumerate(self.labels):
+            vdl.pr_curve(f"pr_curve/{name}", (gold == k).astype(np.int64), probs[:, k], step)
+        vdl.image("eval/confusion_matrix", matrix_image(metric.confusion_matrix(), self.labels),
+                  step)
+
+    # -- inference
+    def read_infer_inputs(self, path):
+        return read_text_inputs(path)
+
+    def predictions(self, outputs, batch, examples, top_k=3):
+        records = []
+        for row, idx in zip(outputs["probs"], batch["_index"]):
+            order = np.argsort(-row)[:top_k]
+            ex = examples[int(idx)]
+            records.append({"id": ex["id"], "label": self.labels[order[0]],
+                            "prob": round(float(row[order[0]]), 6),
+                            "top_k": [{"label": self.labels[j], "prob": round(float(row[j]), 6)}
+                                      for j in order]})
+        return records

@@ -1,0 +1,27 @@
+"""Shared fixtures: a private PPNLP_HOME and a tiny ERNIE built once per session."""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
+# PaddleNLP leaves empty files under PPNLP_HOME when a download fails: keep them out of ~.
+os.environ["PPNLP_HOME"] = os.environ.get("ERNIE_RES_TEST_PPNLP_HOME") or tempfile.mkdtemp(
+    prefix="ppnlp_home_")
+
+SAMPLE_20NG = ROOT / "data" / "sample" / "20news-bydate"
+
+
+@pytest.fixture(scope="session")
+def tiny_ernie(tmp_path_factory):
+    """A tiny ERNIE checkpoint directory whose vocabulary comes from the bundled samples."""
+    from ernie_res.models.tiny_ernie import make_tiny_ernie
+
+    out = tmp_path_factory.mktemp("tiny_ernie")
+    return make_tiny_ernie(out, [ROOT / "data" / "sample"], hidden_size=32, num_layers=2,
+                           num_heads=2, intermediate_size=64, max_position=256, max_words=2000)

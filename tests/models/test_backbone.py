@@ -1,0 +1,64 @@
+import os
+import time
+from pathlib import Path
+
+import paddle
+import pytest
+
+from ernie_res.models.backbone import (BackboneLoadError, backbone_from_config, load_backbone,
+                                       save_backbone_files)
+
+
+def test_tiny_ernie_loads_through_the_real_path(tiny_ernie):
+    for f in ("config.json", "model_state.pdparams", "vocab.txt", "tokenizer_config.json"):
+        assert (tiny_ernie / f).is_file()
+    encoder, tok = load_backbone(str(tiny_ernie))
+    ids = tok("the space shuttle launch")["input_ids"]
+    assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+    assert tok.unk_token_id not in ids[1:-1]      # the sample's words are in the vocabulary
+    encoder.eval()
+    seq, pooled = encoder(paddle.to_tensor([ids]))
+    assert seq.shape == [1, len(ids), 32] and pooled.shape == [1, 32]
+
+
+def test_attention_mask_2d_matches_padding(tiny_ernie):
+    encoder, tok = load_backbone(str(tiny_ernie))
+    encoder.eval()
+    ids = tok("the car engine")["input_ids"]
+    a = encoder(paddle.to_tensor([ids]))[0]
+    padded = paddle.to_tensor([ids + [0, 0, 0]])
+    mask = paddle.to_tensor([[1] * len(ids) + [0, 0, 0]])
+    b = encoder(padded, attention_mask=mask)[0][:, :len(ids)]
+    assert float((a - b).abs().max()) < 1e-5
+
+
+def test_rebuild_from_config_has_same_architecture(tiny_ernie, tmp_path):
+    encoder, tok = load_backbone(str(tiny_ernie))
+    save_backbone_files(encoder, tok, tmp_path / "bb")
+    assert not (tmp_path / "bb" / "model_state.pdparams").exists()   # config + tokenizer only
+    enc2, tok2 = backbone_from_config(tmp_path / "bb")
+    enc2.set_state_dict(encoder.state_dict())
+    assert tok2.vocab_size == tok.vocab_size
+    names = [n for n, _ in encoder.named_parameters()]
+    assert names == [n for n, _ in enc2.named_parameters()]
+
+
+def test_offline_name_fails_fast_and_cleans_up():
+    home = Path(os.environ["PPNLP_HOME"])
+    t0 = time.time()
+    with pytest.raises(BackboneLoadError) as e:
+        load_backbone("ernie-2.0-base-en")
+    assert time.time() - t0 < 30
+    msg = str(e.value)
+    assert "ernie-2.0-base-en" in msg and "PPNLP_HOME" in msg and str(home) in msg
+    assert "local directory" in msg
+    empties = [p for p in home.rglob("*") if p.is_file() and p.stat().st_size == 0]
+    assert empties == []
+
+
+def test_missing_directory_errors(tmp_path):
+    with pytest.raises(BackboneLoadError, match="does not exist"):
+        load_backbone(str(tmp_path / "nope"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BackboneLoadError, match="has no config.json"):
+        load_backbone(str(tmp_path / "empty"))

@@ -1,0 +1,40 @@
+"""Evaluate a trained model directory on a dataset split.
+
+    python tools/eval.py --model_dir OUT/best [--split test] [-o Data.root=DIR]
+
+Prints the task's report; the last line is the metrics as one JSON object.
+"""
+import argparse
+import json
+import sys
+
+import _bootstrap  # noqa: F401
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Evaluate an ernie_res model directory.")
+    p.add_argument("--model_dir", required=True, help="OUT/best or OUT/latest of a train run")
+    p.add_argument("--split", default="test", help="dataset split (train, dev or test)")
+    p.add_argument("-o", "--override", nargs="*", default=[], metavar="Section.key=value",
+                   help="override keys of the saved config, e.g. Data.root=DIR")
+    p.add_argument("--batch_size", type=int, default=None)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
+    a = p.parse_args(argv)
+    from ernie_res.config import ConfigError
+    from ernie_res.data.errors import DataFormatError
+    from ernie_res.engine.runner import run_eval
+
+    try:
+        metrics, metric, _ = run_eval(a.model_dir, a.split, a.override, a.batch_size, a.device)
+    except (ConfigError, DataFormatError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    report = metric.report()
+    if report:
+        print(report)
+    print(json.dumps({"split": a.split, **{k: round(v, 6) for k, v in metrics.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Train a model from a YAML config (PaddleClas/PaddleOCR style).
+
+    python tools/train.py -c configs/doc/20ng.yaml \
+        -o Global.output_dir=output/doc Model.backbone=ernie-2.0-base-en Data.root=DIR
+    python tools/train.py -c configs/doc/20ng.yaml -o Global.output_dir=output/doc --resume
+
+Writes OUT/config.yaml, OUT/train.log, OUT/vdl/ (VisualDL), OUT/best/ and OUT/latest/.
+Data parallel: python -m paddle.distributed.launch --nproc_per_node 2 tools/train.py ...
+"""
+import argparse
+import sys
+
+import _bootstrap  # noqa: F401
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Train an ernie_res model.")
+    p.add_argument("-c", "--config", required=True, help="YAML config file")
+    p.add_argument("-o", "--override", nargs="*", default=[], metavar="Section.key=value",
+                   help="override config keys (values parsed as YAML)")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="LATEST_DIR",
+                   help="resume exactly from a latest/ directory (default: OUT/latest)")
+    a = p.parse_args(argv)
+    from pathlib import Path
+
+    from ernie_res.config import ConfigError, load_config
+    from ernie_res.data.errors import DataFormatError
+    from ernie_res.engine.runner import train
+    from ernie_res.models.backbone import BackboneLoadError
+
+    try:
+        cfg = load_config(a.config, a.override)
+        resume = None
+        if a.resume is not None:
+            resume = Path(a.resume) if a.resume else Path(cfg.Global.output_dir) / "latest"
+        train(cfg, resume=resume)
+    except (ConfigError, DataFormatError, BackboneLoadError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
