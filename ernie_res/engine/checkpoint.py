@@ -61,6 +61,38 @@ def save_model_dir(path, model, config, labels, encoder, tokenizer, meta=None,
     _replace_dir(tmp, path)
 
 
+def _rename_keys(state, mapping):
+    """Rename optimizer-state keys ``<param name>_<suffix>`` through ``mapping``.
+
+    Paddle keys optimizer state by auto-generated parameter names (``linear_12.w_0``), which
+    differ between processes and even between two models built in one process. We store the
+    state under structured names (``classifier.weight``) and map back on load.
+    """
+    names = sorted(mapping, key=len, reverse=True)
+    out = {}
+    for key, value in state.items():
+        if isinstance(value, dict):  # master_weights: {param name: tensor}
+            out[key] = _rename_keys(value, mapping)
+            continue
+        new = key
+        for n in names:
+            if key == n or key.startswith(n + "_"):
+                new = mapping[n] + key[len(n):]
+                break
+        out[new] = value
+    return out
+
+
+def optimizer_state_to_save(optimizer, model):
+    to_struct = {p.name: "@" + n for n, p in model.named_parameters()}
+    return _rename_keys(optimizer.state_dict(), to_struct)
+
+
+def optimizer_state_to_load(state, model):
+    to_param = {"@" + n: p.name for n, p in model.named_parameters()}
+    return _rename_keys(state, to_param)
+
+
 def rng_state():
     return {"paddle": paddle.get_rng_state(), "numpy": np.random.get_state(),
             "python": random.getstate()}

@@ -150,7 +150,8 @@ class Trainer:
     def _save(self, name, state, metrics, with_training_state):
         training_state = None
         if with_training_state:
-            training_state = {"optimizer": self.optimizer.state_dict(),
+            training_state = {"optimizer": checkpoint.optimizer_state_to_save(self.optimizer,
+                                                                                self.model),
                               "scheduler": self.scheduler.state_dict(),
                               "scaler": self.amp.state_dict(),
                               "rng": checkpoint.rng_state(), "trainer": dict(state)}
@@ -215,7 +216,8 @@ class Trainer:
                  "bad_evals": 0, "history": []}
         if resume_dir is not None:
             saved = checkpoint.load_training_state(resume_dir)
-            self.optimizer.set_state_dict(saved["optimizer"])
+            self.optimizer.set_state_dict(
+                checkpoint.optimizer_state_to_load(saved["optimizer"], self.model))
             self.scheduler.set_state_dict(saved["scheduler"])
             self.amp.set_state_dict(saved["scaler"])
             checkpoint.set_rng_state(saved["rng"])

@@ -1,0 +1,181 @@
+"""End to end on the bundled sample with a tiny ERNIE: train, eval, infer, resume."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ernie_res.config import load_config
+from ernie_res.engine import runner
+from ernie_res.engine.trainer import Trainer
+from ernie_res.engine.vdl import read_scalars
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tool(name):
+    spec = importlib.util.spec_from_file_location(f"tool_{name}", ROOT / "tools" / f"{name}.py")
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def config(out, tiny, *extra):
+    return load_config(ROOT / "configs/doc/20ng_tiny.yaml", [
+        f"Global.output_dir={out}", f"Model.backbone={tiny}", "Global.log_interval=1",
+        "Train.max_steps=24", "Train.eval_steps=8", "Train.batch_size=8",
+        "Data.max_seq_len=64", "Data.head_tokens=16", *extra])
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_ernie, tmp_path_factory):
+    out = tmp_path_factory.mktemp("doc_run")
+    state = runner.train(config(out, tiny_ernie))
+    return out, state
+
+
+def test_loss_decreases_and_dirs_written(trained):
+    out, state = trained
+    losses = [v for _, v in read_scalars(out / "vdl")["train/loss"]]
+    assert len(losses) == 24
+    assert np.mean(losses[-6:]) < np.mean(losses[:6]) - 0.1
+    for d in ("best", "latest"):
+        for f in ("model_state.pdparams", "config.yaml", "labels.json", "backbone/vocab.txt",
+                  "backbone/config.json"):
+            assert (out / d / f).is_file(), f"{d}/{f}"
+    assert (out / "latest" / "training_state.pdparams").is_file()
+    assert not (out / "best" / "training_state.pdparams").exists()
+    assert (out / "config.yaml").is_file() and (out / "train.log").is_file()
+    assert "samples/s" in (out / "train.log").read_text() and "eta" in (out / "train.log").read_text()
+    assert [h["step"] for h in state["history"]] == [8, 16, 24]
+
+
+def test_visualdl_has_expected_tags(trained):
+    from visualdl import LogReader
+
+    out, _ = trained
+    tags = {}
+    for f in (out / "vdl").glob("vdlrecords.*.log"):
+        for kind, names in LogReader(file_path=str(f)).get_tags().items():
+            tags.setdefault(kind, set()).update(names)
+    assert {"train/loss", "train/lr", "train/grad_norm", "train/samples_per_sec",
+            "eval/accuracy", "eval/macro_f1", "eval/loss"} <= tags["scalar"]
+    labels = json.loads((out / "best" / "labels.json").read_text())
+    assert {f"pr_curve/{l}" for l in labels} <= tags["pr_curve"]
+    assert "eval/confusion_matrix" in tags["image"]
+    assert tags.get("hyper_parameters")
+
+
+def test_eval_reproduces_logged_metric(trained, capsys):
+    out, state = trained
+    rc = tool("eval").main(["--model_dir", str(out / "best"), "--split", "dev"])
+    assert rc == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["accuracy"] == pytest.approx(state["best"], abs=1e-4)
+    logged = read_scalars(out / "vdl")["eval/accuracy"]
+    assert dict(logged)[state["best_step"]] == pytest.approx(last["accuracy"], abs=1e-4)
+
+
+def test_infer_writes_one_prediction_per_input(trained, tmp_path):
+    out, _ = trained
+    txt = tmp_path / "in.txt"
+    txt.write_text("the goalie stopped the puck\n\nspace shuttle orbit\n", encoding="utf-8")
+    pred = tmp_path / "pred.jsonl"
+    assert tool("infer").main(["--model_dir", str(out / "best"), "--input", str(txt),
+                               "--output", str(pred), "--top_k", "2"]) == 0
+    rows = [json.loads(l) for l in pred.read_text().splitlines()]
+    labels = json.loads((out / "best" / "labels.json").read_text())
+    assert len(rows) == 3 and [r["id"] for r in rows] == ["in.txt:1", "in.txt:2", "in.txt:3"]
+    for r in rows:
+        assert r["label"] in labels and 0 < r["prob"] <= 1 and len(r["top_k"]) == 2
+        assert r["top_k"][0]["label"] == r["label"]
+    js = tmp_path / "in.jsonl"
+    js.write_text('{"id": "a", "text": "hockey game"}\nnot json\n{"text": "car engine"}\n')
+    assert tool("infer").main(["--model_dir", str(out / "best"), "--input", str(js),
+                               "--output", str(pred)]) == 0
+    rows = [json.loads(l) for l in pred.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "in.jsonl:2", "in.jsonl:3"]
+    assert "error" in rows[1] and "in.jsonl:2" in rows[1]["error"]
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_resume_matches_uninterrupted_run(tiny_ernie, tmp_path, monkeypatch):
+    full = tmp_path / "full"
+    runner.train(config(full, tiny_ernie, "Train.max_steps=16"))
+    cut = tmp_path / "cut"
+    original = Trainer._evaluate_and_save
+
+    def crash_after_first_save(self, state, dev):
+        original(self, state, dev)
+        raise Interrupt()
+
+    monkeypatch.setattr(Trainer, "_evaluate_and_save", crash_after_first_save)
+    with pytest.raises(Interrupt):
+        runner.train(config(cut, tiny_ernie, "Train.max_steps=16"))
+    monkeypatch.setattr(Trainer, "_evaluate_and_save", original)
+    assert json.loads((cut / "latest" / "meta.json").read_text())["step"] == 8
+    runner.train(config(cut, tiny_ernie, "Train.max_steps=16"), resume=cut / "latest")
+    a = dict(read_scalars(full / "vdl")["train/loss"])
+    b = dict(read_scalars(cut / "vdl")["train/loss"])
+    assert sorted(b) == list(range(1, 17))
+    for step in range(9, 17):
+        assert b[step] == pytest.approx(a[step], abs=1e-5), step
+    ea = dict(read_scalars(full / "vdl")["eval/accuracy"])
+    eb = dict(read_scalars(cut / "vdl")["eval/accuracy"])
+    assert eb[16] == pytest.approx(ea[16], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_chunks_mode_and_ablation_switches_train(tiny_ernie, tmp_path):
+    state = runner.train(config(tmp_path / "c", tiny_ernie, "Train.max_steps=4",
+                                "Train.eval_steps=4", "Data.truncation=chunks",
+                                "Data.max_chunks=3", "Data.max_seq_len=32",
+                                "Model.num_res_blocks=0", "Model.pooling=mean"))
+    assert state["step"] == 4 and state["best"] is not None
+
+
+def test_bad_config_and_missing_data_fail_clearly(tiny_ernie, tmp_path, capsys):
+    train = tool("train")
+    assert train.main(["-c", str(ROOT / "configs/doc/20ng_tiny.yaml"), "-o",
+                       "Train.epoch=2"]) == 2
+    assert "did you mean Train.epochs" in capsys.readouterr().err
+    assert train.main(["-c", str(ROOT / "configs/doc/20ng_tiny.yaml"), "-o",
+                       f"Global.output_dir={tmp_path / 'o'}", f"Model.backbone={tiny_ernie}",
+                       f"Data.root={tmp_path / 'nodata'}"]) == 2
+    err = capsys.readouterr().err
+    assert "nodata" in err and "download_data.py 20ng" in err
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_data_parallel_launch_on_cpu(tiny_ernie, tmp_path):
+    """Two CPU processes under paddle.distributed.launch: rank 0 alone logs and saves."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = tmp_path / "dp"
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+           "--log_dir", str(tmp_path / "log"), str(ROOT / "tools/train.py"),
+           "-c", str(ROOT / "configs/doc/20ng_tiny.yaml"), "-o", f"Global.output_dir={out}",
+           f"Model.backbone={tiny_ernie}", "Train.max_steps=6", "Train.eval_steps=3",
+           "Data.max_seq_len=32", "Global.log_interval=1"]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "world size 2" in (out / "train.log").read_text()
+    assert "x 2 device(s)" in (out / "train.log").read_text()
+    assert (out / "best" / "model_state.pdparams").is_file()
+    worker1 = (tmp_path / "log" / "workerlog.1").read_text()
+    assert "eval @ step" not in worker1 and "ernie_res train" not in worker1
+    losses = read_scalars(out / "vdl")["train/loss"]
+    assert [s for s, _ in losses] == list(range(1, 7))
