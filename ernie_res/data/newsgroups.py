@@ -1,0 +1,198 @@
+"""Reader for the 20 Newsgroups corpus in its ``20news-bydate`` layout.
+
+Source: Ken Lang, "NewsWeeder: Learning to Filter Netnews", ICML 1995; the "bydate" split
+(train and test separated by posting date, duplicates and most headers removed) is the one
+distributed by Jason Rennie at http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz::
+
+    ROOT/20news-bydate-train/<group>/<file id>
+    ROOT/20news-bydate-test/<group>/<file id>
+
+Each file is one posting encoded as latin-1. ``remove`` strips the parts of a posting that let a
+classifier cheat, with the same meaning as scikit-learn's ``fetch_20newsgroups(remove=...)``
+(this is our own implementation of that behaviour, applied in the order headers, footers,
+quotes):
+
+* ``headers``: everything up to and including the first blank line (``"\\n\\n"``); a posting
+  with no blank line is all header and becomes ``""``.
+* ``footers``: the signature block after the last line made only of dashes (``--``, ``-- ``,
+  ``-----``), when there is such a line and it is not the first line. Unlike scikit-learn,
+  a blank line is not treated as a separator (scikit-learn's ``"".strip("-") == ""`` makes it
+  drop the last paragraph of any posting that has one).
+* ``quotes``: lines quoted with ``>`` or ``|`` and lines that introduce a quote
+  ("... writes:", "... writes in", "... wrote:", "... says:", "... said:",
+  "In article <...>", "Quoted from").
+
+Documents that are empty, or become empty after stripping, are kept with ``text == ""``.
+20NG bydate has no dev split; :func:`split_dev` holds out a stratified part of train.
+"""
+import random
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from ernie_res.data.errors import DataFormatError
+
+SPLIT_DIRS = {"train": "20news-bydate-train", "test": "20news-bydate-test"}
+REMOVABLE = ("headers", "footers", "quotes")
+DOWNLOAD_HINT = "python tools/download_data.py 20ng --dest DIR"
+
+_QUOTE_LINE = re.compile(
+    r"(writes in|writes:|wrote:|says:|said:|^In article|^Quoted from|^\||^>)")
+
+
+def strip_headers(text):
+    """Drop everything up to and including the first blank line (all of it when there is none)."""
+    _, sep, body = text.partition("\n\n")
+    return body if sep else ""
+
+
+def strip_footer(text):
+    """Drop everything after the last line that is blank or made only of dashes.
+
+    This is scikit-learn's ``remove=("footers",)`` rule exactly: a blank line counts as a
+    signature separator too, so the last paragraph of a posting usually goes. Published
+    "no headers, footers, quotes" 20NG numbers use this rule, so we keep it. Nothing is
+    removed when the only such line is the first one.
+    """
+    lines = text.strip().split("\n")
+    i = len(lines) - 1
+    while i >= 0 and lines[i].strip().strip("-"):
+        i -= 1
+    return "\n".join(lines[:i]) if i > 0 else text
+
+
+def strip_quotes(text):
+    """Drop lines quoted with ``>``/``|`` and lines introducing a quote ("... writes:")."""
+    return "\n".join(line for line in text.split("\n") if not _QUOTE_LINE.search(line))
+
+
+_STRIPPERS = {"headers": strip_headers, "footers": strip_footer, "quotes": strip_quotes}
+
+
+def _check_remove(remove):
+    if isinstance(remove, str):
+        remove = (remove,)
+    remove = tuple(remove)
+    unknown = [r for r in remove if r not in REMOVABLE]
+    if unknown:
+        raise ValueError(f"remove: expected a subset of {list(REMOVABLE)}, got unknown "
+                         f"entr{'y' if len(unknown) == 1 else 'ies'} {unknown}")
+    return set(remove)
+
+
+def clean_posting(text, remove=REMOVABLE):
+    """Apply the ``remove`` strippers in scikit-learn's order: headers, footers, quotes."""
+    wanted = _check_remove(remove)
+    for name in REMOVABLE:
+        if name in wanted:
+            text = _STRIPPERS[name](text)
+    return text
+
+
+def _file_order(path):
+    """Numeric file ids in numeric order first, then any other names alphabetically."""
+    name = path.name
+    return (0, int(name), name) if name.isdigit() else (1, 0, name)
+
+
+def _split_dir(root, split):
+    if split not in SPLIT_DIRS:
+        raise ValueError(f"split: expected one of {sorted(SPLIT_DIRS)}, got {split!r}")
+    root = Path(root)
+    split_dir = root / SPLIT_DIRS[split]
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"20 Newsgroups root directory {root} does not exist (expected {split_dir}/"
+            f"<group>/<file id>); `{DOWNLOAD_HINT}` fetches it")
+    if not split_dir.is_dir():
+        raise FileNotFoundError(
+            f"20 Newsgroups {split} split not found: expected directory {split_dir}/"
+            f"<group>/<file id>; `{DOWNLOAD_HINT}` fetches it")
+    return split_dir
+
+
+def read_20ng(root, split, remove=REMOVABLE):
+    """Read one split of ``20news-bydate``.
+
+    Args:
+        root (str | Path): directory holding ``20news-bydate-train/`` and ``20news-bydate-test/``.
+        split (str): ``"train"`` or ``"test"``.
+        remove (Iterable[str]): any subset of ``("headers", "footers", "quotes")``.
+
+    Returns:
+        list[dict]: ``{"id": "<group>/<file id>", "text": str, "label": "<group>"}`` sorted by
+        group, then by numeric file id. Empty documents are kept with ``text == ""``.
+
+    Raises:
+        ValueError: unknown ``split`` or ``remove`` entry.
+        FileNotFoundError: ``root`` or the split directory is missing.
+        DataFormatError: the split directory has no group folders, a file sits directly in the
+            split directory, a group folder holds a sub-folder or no documents at all.
+    """
+    wanted = _check_remove(remove)
+    split_dir = _split_dir(root, split)
+    entries = sorted(split_dir.iterdir(), key=lambda p: p.name)
+    stray = [p for p in entries if not p.is_dir()]
+    if stray:
+        raise DataFormatError(stray[0], None, f"expected only group folders in {split_dir}, "
+                              f"got a file outside any group folder")
+    if not entries:
+        raise DataFormatError(split_dir, None, "expected one folder per newsgroup "
+                              "(e.g. comp.graphics/), got no group folders")
+    examples = []
+    for group_dir in entries:
+        files = sorted(group_dir.iterdir(), key=_file_order)
+        if not files:
+            raise DataFormatError(group_dir, None, "expected postings in this group folder, "
+                                  "got an empty folder")
+        for path in files:
+            if not path.is_file():
+                raise DataFormatError(path, None, "expected one file per posting inside the "
+                                      "group folder, got a sub-folder")
+            text = path.read_bytes().decode("latin-1").replace("\r\n", "\n")
+            examples.append({"id": f"{group_dir.name}/{path.name}",
+                             "text": clean_posting(text, tuple(wanted)),
+                             "label": group_dir.name})
+    return examples
+
+
+def label_counts(examples):
+    """Number of examples per label, e.g. ``{"sci.med": 60, ...}`` (insertion order = sorted)."""
+    counts = Counter(ex["label"] for ex in examples)
+    return {label: counts[label] for label in sorted(counts)}
+
+
+def split_dev(examples, dev_ratio, seed):
+    """Deterministic stratified hold-out of ``examples`` (20NG bydate has no official dev set).
+
+    For each label in sorted order, the label's examples are shuffled with one
+    ``random.Random(seed)`` and the first ``round(n * dev_ratio)`` go to dev, at least 1 when
+    ``n >= 2`` and at most ``n - 1`` (a label with one example stays in train).
+
+    Args:
+        examples (list[dict]): each with a ``"label"`` key.
+        dev_ratio (float): fraction held out, ``0 < dev_ratio < 1``.
+        seed (int): seed of the shuffle.
+
+    Returns:
+        tuple[list[dict], list[dict]]: ``(train, dev)``, each in the input order.
+    """
+    if isinstance(dev_ratio, bool) or not isinstance(dev_ratio, (int, float)) \
+            or not 0.0 < dev_ratio < 1.0:
+        raise ValueError(f"dev_ratio: expected a number in (0, 1), got {dev_ratio!r}")
+    by_label = defaultdict(list)
+    for i, ex in enumerate(examples):
+        by_label[ex["label"]].append(i)
+    rng = random.Random(seed)
+    dev_index = set()
+    for label in sorted(by_label):
+        idx = list(by_label[label])
+        n = len(idx)
+        if n < 2:
+            continue
+        k = min(max(int(round(n * dev_ratio)), 1), n - 1)
+        rng.shuffle(idx)
+        dev_index.update(idx[:k])
+    train = [ex for i, ex in enumerate(examples) if i not in dev_index]
+    dev = [ex for i, ex in enumerate(examples) if i in dev_index]
+    return train, dev

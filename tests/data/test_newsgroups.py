@@ -1,0 +1,299 @@
+"""20 Newsgroups reader: layout, latin-1, remove= semantics, ordering, errors, dev split, sample."""
+import importlib.util
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ernie_res.data.errors import DataFormatError
+from ernie_res.data.newsgroups import (clean_posting, label_counts, read_20ng, split_dev,
+                                       strip_footer, strip_headers, strip_quotes)
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample" / "20news-bydate"
+HINT = "python tools/download_data.py 20ng --dest DIR"
+
+# A posting with headers, a quote block (both quote marks), a reply and a signature.
+POST = (b"From: rene@host.org (Ren\xe9 Dub\xe9)\nSubject: caf\xe9 prices\nLines: 8\n\n"
+        b"In article <1@host.org>, bob@host.org writes:\n> quoted line\n| pipe quoted\n"
+        b"My caf\xe9 reply costs \xa33.\nsecond line\n\n-- \nRen\xe9 sig\n")
+HEAD = "From: rene@host.org (René Dubé)\nSubject: café prices\nLines: 8\n"
+QUOTE = "In article <1@host.org>, bob@host.org writes:\n> quoted line\n| pipe quoted\n"
+REPLY = "My café reply costs £3.\nsecond line\n"
+SIG = "\n-- \nRené sig\n"
+
+
+def write(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+@pytest.fixture
+def root(tmp_path):
+    train = tmp_path / "20news-bydate-train"
+    write(train / "alt.atheism" / "100", POST)
+    write(train / "alt.atheism" / "9", b"From: a@b\n\nnine\n")
+    write(train / "alt.atheism" / "10", b"")                       # empty file
+    write(train / "alt.atheism" / "notes", b"From: a@b\n\n")        # headers only
+    write(train / "sci.crypt" / "15", b"From: c@d\r\n\r\nkey\r\n")  # CRLF line ends
+    write(tmp_path / "20news-bydate-test" / "sci.crypt" / "7", b"From: e@f\n\n\xfcber\n")
+    return tmp_path
+
+
+# ---------------------------------------------------------------- layout, order, latin-1
+def test_ids_labels_and_deterministic_order(root):
+    ex = read_20ng(root, "train")
+    # numeric ids in numeric order (9 < 10 < 100, not "10" < "100" < "9"), other names last
+    assert [e["id"] for e in ex] == ["alt.atheism/9", "alt.atheism/10", "alt.atheism/100",
+                                     "alt.atheism/notes", "sci.crypt/15"]
+    assert [e["label"] for e in ex] == ["alt.atheism"] * 4 + ["sci.crypt"]
+    assert set(ex[0]) == {"id", "text", "label"}
+    assert read_20ng(root, "train") == ex
+    assert read_20ng(root, "test") == [{"id": "sci.crypt/7", "text": "über\n",
+                                        "label": "sci.crypt"}]
+
+
+def test_latin1_bytes_and_crlf(root):
+    ex = {e["id"]: e["text"] for e in read_20ng(root, "train", remove=())}
+    assert ex["alt.atheism/100"] == HEAD + "\n" + QUOTE + REPLY + SIG
+    assert ex["sci.crypt/15"] == "From: c@d\n\nkey\n"
+
+
+def test_empty_documents_are_kept(root):
+    for remove in [(), ("headers",), ("headers", "footers", "quotes")]:
+        ex = {e["id"]: e["text"] for e in read_20ng(root, "train", remove=remove)}
+        assert len(ex) == 5
+        assert ex["alt.atheism/10"] == ""
+    assert {e["id"]: e["text"] for e in read_20ng(root, "train")}["alt.atheism/notes"] == ""
+
+
+# ---------------------------------------------------------------- remove=
+@pytest.mark.parametrize("remove, expected", [
+    ((), HEAD + "\n" + QUOTE + REPLY + SIG),
+    (("headers",), QUOTE + REPLY + SIG),
+    (("footers",), HEAD + "\n" + QUOTE + REPLY),
+    (("quotes",), HEAD + "\n" + REPLY + SIG),
+    (("headers", "footers"), QUOTE + REPLY),
+    (("headers", "quotes"), REPLY + SIG),
+    (("footers", "quotes"), HEAD + "\n" + REPLY),
+    (("headers", "footers", "quotes"), REPLY),
+    (("quotes", "headers", "footers"), REPLY),     # order of the tuple does not matter
+    (["headers", "footers", "quotes"], REPLY),     # any iterable
+])
+def test_remove_options(root, remove, expected):
+    ex = {e["id"]: e["text"] for e in read_20ng(root, "train", remove=remove)}
+    assert ex["alt.atheism/100"] == expected
+
+
+def test_default_removes_everything(root):
+    assert {e["id"]: e["text"] for e in read_20ng(root, "train")}["alt.atheism/100"] == REPLY
+
+
+def test_unknown_remove_entry_names_valid_ones(root):
+    with pytest.raises(ValueError) as err:
+        read_20ng(root, "train", remove=("headers", "signature"))
+    assert str(err.value) == ("remove: expected a subset of ['headers', 'footers', 'quotes'], "
+                              "got unknown entry ['signature']")
+
+
+def test_strip_headers():
+    assert strip_headers("A: 1\nB: 2\n\nbody\n\nmore") == "body\n\nmore"
+    assert strip_headers("A: 1\nB: 2\n") == ""       # no blank line: all header
+    assert strip_headers("\n\nbody") == "body"
+
+
+def test_strip_footer():
+    assert strip_footer("a\nb\n--\nsig\n") == "a\nb"
+    assert strip_footer("a\n-- \nb\n-----\nsig") == "a\n-- \nb"   # the last dash line wins
+    assert strip_footer("--\nall of it\n") == "--\nall of it\n"     # first line: unchanged
+    assert strip_footer("a\n\nb\n") == "a"            # a blank line separates too (scikit-learn)
+    assert strip_footer("a -- b\nc") == "a -- b\nc"                # dashes with other text
+
+
+@pytest.mark.parametrize("line", [
+    "> quoted", ">>nested", "| piped", "In article <x@y> z writes:", "bob@x.org writes:",
+    "Bob wrote:", "Quoted from Bob:", "Bob says:", "Bob said:", "Bob writes in message",
+])
+def test_strip_quotes_drops(line):
+    assert strip_quotes(f"keep\n{line}\nkeep too") == "keep\nkeep too"
+
+
+@pytest.mark.parametrize("line", ["a > b", "the article said so", "x | y", "In the article"])
+def test_strip_quotes_keeps(line):
+    assert strip_quotes(line) == line
+
+
+def test_clean_posting_order_headers_footers_quotes():
+    # the footer is found before quotes are dropped, and quotes after the footer go with it
+    text = "H: 1\n\nreply\n> q\n--\n> sig quote\n"
+    assert clean_posting(text) == "reply"
+    assert clean_posting(text, ("quotes",)) == "H: 1\n\nreply\n--\n"
+
+
+# ---------------------------------------------------------------- errors
+def test_missing_root(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError) as err:
+        read_20ng(missing, "train")
+    msg = str(err.value)
+    assert str(missing / "20news-bydate-train") in msg and HINT in msg
+
+
+def test_missing_split(root):
+    (root / "20news-bydate-test" / "sci.crypt" / "7").unlink()
+    (root / "20news-bydate-test" / "sci.crypt").rmdir()
+    (root / "20news-bydate-test").rmdir()
+    with pytest.raises(FileNotFoundError) as err:
+        read_20ng(root, "test")
+    assert str(err.value) == (f"20 Newsgroups test split not found: expected directory "
+                              f"{root / '20news-bydate-test'}/<group>/<file id>; `{HINT}` "
+                              f"fetches it")
+
+
+def test_unknown_split(root):
+    with pytest.raises(ValueError, match=r"^split: expected one of \['test', 'train'\], "
+                                         r"got 'dev'$"):
+        read_20ng(root, "dev")
+
+
+def test_split_without_group_folders(tmp_path):
+    (tmp_path / "20news-bydate-train").mkdir()
+    with pytest.raises(DataFormatError) as err:
+        read_20ng(tmp_path, "train")
+    assert err.value.line is None
+    assert str(err.value) == (f"{tmp_path / '20news-bydate-train'}: expected one folder per "
+                              f"newsgroup (e.g. comp.graphics/), got no group folders")
+
+
+def test_file_outside_group_folder(root):
+    stray = root / "20news-bydate-train" / "12345"
+    write(stray, b"From: x\n\nlost\n")
+    with pytest.raises(DataFormatError) as err:
+        read_20ng(root, "train")
+    assert err.value.path == str(stray) and err.value.line is None
+    assert str(err.value) == (f"{stray}: expected only group folders in "
+                              f"{root / '20news-bydate-train'}, got a file outside any group "
+                              f"folder")
+
+
+def test_subfolder_and_empty_group(root):
+    sub = root / "20news-bydate-train" / "sci.crypt" / "deeper"
+    sub.mkdir()
+    with pytest.raises(DataFormatError, match="got a sub-folder$") as err:
+        read_20ng(root, "train")
+    assert err.value.path == str(sub)
+    sub.rmdir()
+    (root / "20news-bydate-train" / "talk.empty").mkdir()
+    with pytest.raises(DataFormatError, match="talk.empty: expected postings in this group "
+                                              "folder, got an empty folder$"):
+        read_20ng(root, "train")
+
+
+# ---------------------------------------------------------------- label_counts, split_dev
+def _examples(sizes):
+    out = []
+    for label, n in sizes.items():
+        out += [{"id": f"{label}/{i}", "text": str(i), "label": label} for i in range(n)]
+    # interleave labels so that "input order" is not label order
+    return sorted(out, key=lambda e: (int(e["text"]), e["label"]))
+
+
+def test_label_counts():
+    assert label_counts(_examples({"b": 3, "a": 10})) == {"a": 10, "b": 3}
+    assert list(label_counts(_examples({"b": 3, "a": 10}))) == ["a", "b"]
+    assert label_counts([]) == {}
+
+
+def test_split_dev_stratified_counts():
+    ex = _examples({"a": 10, "b": 3, "c": 1, "d": 2, "e": 7})
+    train, dev = split_dev(ex, 0.2, seed=0)
+    # a: round(2.0)=2; b: round(0.6)=1; c: n<2 -> 0; d: round(0.4)=0 -> at least 1;
+    # e: round(1.4)=1
+    assert label_counts(dev) == {"a": 2, "b": 1, "d": 1, "e": 1}
+    assert label_counts(train) == {"a": 8, "b": 2, "c": 1, "d": 1, "e": 6}
+    # a partition of the input, each part in input order
+    assert sorted(e["id"] for e in train + dev) == sorted(e["id"] for e in ex)
+    pos = {e["id"]: i for i, e in enumerate(ex)}
+    assert [pos[e["id"]] for e in train] == sorted(pos[e["id"]] for e in train)
+    assert [pos[e["id"]] for e in dev] == sorted(pos[e["id"]] for e in dev)
+
+
+def test_split_dev_keeps_one_in_train():
+    train, dev = split_dev(_examples({"a": 2, "b": 3}), 0.9, seed=1)
+    assert label_counts(dev) == {"a": 1, "b": 2}
+    assert label_counts(train) == {"a": 1, "b": 1}
+
+
+def test_split_dev_deterministic_and_seeded():
+    ex = _examples({"a": 30, "b": 20})
+    assert split_dev(ex, 0.25, 7) == split_dev(ex, 0.25, 7)
+    dev_sets = {tuple(e["id"] for e in split_dev(ex, 0.25, s)[1]) for s in range(5)}
+    assert len(dev_sets) > 1
+
+
+@pytest.mark.parametrize("ratio", [0, 1, 1.5, -0.1, "0.1", True, None])
+def test_split_dev_bad_ratio(ratio):
+    with pytest.raises(ValueError) as err:
+        split_dev(_examples({"a": 4}), ratio, 0)
+    assert str(err.value) == f"dev_ratio: expected a number in (0, 1), got {ratio!r}"
+
+
+# ---------------------------------------------------------------- the bundled sample
+SAMPLE_TRAIN = {"comp.graphics": 60, "rec.autos": 62, "rec.sport.hockey": 58, "sci.med": 61,
+                "sci.space": 59, "talk.politics.guns": 60}
+SAMPLE_TEST = {"comp.graphics": 20, "rec.autos": 21, "rec.sport.hockey": 19, "sci.med": 20,
+               "sci.space": 20, "talk.politics.guns": 19}
+
+
+def test_sample_reads_with_documented_counts():
+    train, test = read_20ng(SAMPLE, "train"), read_20ng(SAMPLE, "test")
+    assert label_counts(train) == SAMPLE_TRAIN and label_counts(test) == SAMPLE_TEST
+    # one empty body per split, plus one quote-only posting that empties once quotes go
+    hq = ("headers", "quotes")
+    assert [e["label"] for e in read_20ng(SAMPLE, "train", remove=hq)
+            if e["text"] == ""] == ["comp.graphics", "sci.med"]
+    assert [e["label"] for e in read_20ng(SAMPLE, "train", remove=("headers",))
+            if e["text"] == ""] == ["sci.med"]
+    assert [e["label"] for e in read_20ng(SAMPLE, "test", remove=hq)
+            if e["text"] == ""] == ["rec.autos"]
+    # scikit-learn's footer rule also drops the reply after a quote block: more empty posts
+    assert sum(e["text"] == "" for e in train) > 2
+    raw = read_20ng(SAMPLE, "train", remove=())
+    assert all(re.match(r"From: .*\nSubject: .*\nOrganization: .*\nLines: \d+\n\n", e["text"])
+               for e in raw)
+    assert any("é" in e["text"] for e in raw) and any("£" in e["text"] for e in raw)
+    assert sum("\n> " in e["text"] for e in raw) > 50
+    assert sum(bool(re.search(r"\n-- ?\n", e["text"])) for e in raw) > 20
+    words = [len(e["text"].split()) for e in read_20ng(SAMPLE, "train") if e["text"]]
+    assert max(words) <= 300
+
+
+def test_sample_readme_table_matches():
+    readme = (SAMPLE.parent / "README.md").read_text(encoding="utf-8")
+    rows = dict((g, (int(a), int(b))) for g, a, b in
+                re.findall(r"^\| `([a-z.]+)` \| (\d+) \| (\d+) \|$", readme, re.M))
+    assert rows == {g: (SAMPLE_TRAIN[g], SAMPLE_TEST[g]) for g in SAMPLE_TRAIN}
+    assert "synthetic" in readme.lower()
+
+
+def test_sample_is_reproducible_and_small(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_sample_data",
+                                                  REPO / "tools" / "make_sample_data.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.generate(tmp_path)
+    fresh = {p.relative_to(tmp_path / "20news-bydate"): p.read_bytes()
+             for p in (tmp_path / "20news-bydate").rglob("*") if p.is_file()}
+    bundled = {p.relative_to(SAMPLE): p.read_bytes() for p in SAMPLE.rglob("*") if p.is_file()}
+    assert fresh.keys() == bundled.keys()
+    assert [k for k in fresh if fresh[k] != bundled[k]] == []
+    assert sum(len(b) for b in bundled.values()) < 1_000_000
+    # README regeneration keeps other sections and replaces ours in place
+    (tmp_path / "README.md").write_text("# X\n\nother\n", encoding="utf-8")
+    counts = {"train": SAMPLE_TRAIN, "test": SAMPLE_TEST}
+    mod.write_readme(tmp_path, counts)
+    mod.write_readme(tmp_path, counts)
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("# X\n\nother\n\n<!-- 20ng:begin")
+    assert Counter(text.split("\n"))["<!-- 20ng:end -->"] == 1
