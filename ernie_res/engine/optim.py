@@ -38,7 +38,7 @@ def param_groups(model, opt_cfg):
     head_ratio = (opt_cfg.head_lr if opt_cfg.head_lr is not None else opt_cfg.lr) / opt_cfg.lr
     children = dict(model.named_children())
     for key in opt_cfg.group_lrs:
-        if key not in children:
+        if key not in children and getattr(model, key, 0) is not None:  # None: switched off
             raise ConfigError(f"Optimizer.group_lrs.{key}: the model has no child layer {key!r} "
                               f"(children: {', '.join(children)})")
     groups = {}

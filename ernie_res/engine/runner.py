@@ -1,5 +1,4 @@
 """What ``tools/train.py``, ``eval.py`` and ``infer.py`` do, as functions (testable in-process)."""
-import json
 import random
 import sys
 from pathlib import Path
@@ -83,26 +82,35 @@ def run_eval(model_dir, split="test", overrides=(), batch_size=None, device="aut
     config, task, model, meta = load_model_dir(model_dir, overrides, device)
     examples = task.load_examples(split)
     feats = task.featurize(examples, split)
+    if hasattr(model, "set_final_eval"):   # e.g. the VAE's 500-sample IW-NLL
+        model.set_final_eval()
     metrics, metric = evaluate(model, task, feats, batch_size or config.Train.eval_batch_size)
     return metrics, metric, task
 
 
 def run_infer(model_dir, input_path, output_path=None, batch_size=None, top_k=3,
-              device="auto"):
-    """Predict every input record; returns ``(records, errors)`` and writes JSONL."""
+              device="auto", gen_options=None):
+    """Predict every input record; returns ``(records, errors)`` and writes JSONL.
+
+    A task with a ``generate`` method (GEN) produces its records from ``gen_options``
+    (``mode``, ``num_samples``, decoding settings) and the optional input sentences.
+    """
     config, task, model, _ = load_model_dir(model_dir, (), device)
-    examples, errors = task.read_infer_inputs(input_path)
+    examples, errors = task.read_infer_inputs(input_path) if input_path else ([], [])
     records = []
-    if examples:
+    if hasattr(task, "generate"):
+        records = task.generate(model, examples, dict(gen_options or {}))
+    elif examples:
         feats = task.featurize(examples, "infer")
+        batches = []
         with paddle.no_grad():
             for batch in eval_loader(task, feats, batch_size or config.Train.eval_batch_size):
-                out = to_numpy(model(**to_tensors(batch)))
-                records.extend(task.predictions(out, batch, examples, top_k=top_k))
-    rows = records + [{"id": e["id"], "error": e["error"]} for e in errors]
+                batches.append((to_numpy(model(**to_tensors(batch))), batch))
+        records = task.predictions(batches, examples, top_k=top_k)
     line_of = {e["id"]: e.get("line") or 0 for e in list(examples) + list(errors)}
+    rows = records + [{"id": e["id"], "error": e["error"]} for e in errors]
     rows.sort(key=lambda r: line_of.get(r["id"], 0))  # errors stand where their line was
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    text = task.output_text(rows)
     if output_path:
         Path(output_path).parent.mkdir(parents=True, exist_ok=True)
         Path(output_path).write_text(text, encoding="utf-8")

@@ -21,6 +21,7 @@ from paddle.io import DataLoader
 
 from ernie_res.data.sampler import EpochBatchSampler
 from ernie_res.engine import checkpoint
+from ernie_res.engine.aggressive import encoder_updates, release
 from ernie_res.engine.logging import Progress, format_seconds
 from ernie_res.engine.optim import build_optimizer, global_grad_norm
 
@@ -170,7 +171,7 @@ class Trainer:
                                        self.cfg.Train.eval_batch_size, self.amp)
             step = state["step"]
             self.vdl.scalars("eval", metrics, step)
-            self.task.log_eval_visuals(self.vdl, metric, step)
+            self.task.log_eval_visuals(self.vdl, metric, step, self.model)
             score = metrics[self.main_key]
             improved = state["best"] is None or score > state["best"]
             if improved:
@@ -178,9 +179,14 @@ class Trainer:
             else:
                 state["bad_evals"] += 1
             state["history"].append({"step": step, **metrics})
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in list(metrics.items())[:6])
+            if len(metrics) > 6:
+                shown += f" (+{len(metrics) - 6} more in VisualDL)"
             self.logger.info(f"eval @ step {step}: {shown} ({time.time() - t0:.1f}s)"
                              f"{'  *new best*' if improved else ''}")
+            note = self.model.after_eval(metrics) if hasattr(self.model, "after_eval") else None
+            if note:
+                self.logger.info(note)
             if improved:
                 self._save("best", state, metrics, with_training_state=False)
             self._save("latest", state, metrics, with_training_state=True)
@@ -195,6 +201,8 @@ class Trainer:
             flag = paddle.to_tensor([stop], dtype="int64")
             paddle.distributed.broadcast(flag, src=0)
             stop = int(flag.numpy()[0])
+            for buf in self.model.buffers():   # e.g. the VAE's phase switch set on rank 0
+                paddle.distributed.broadcast(buf, src=0)
         return bool(stop)
 
     # ---------------------------------------------------------------- main loop
@@ -231,6 +239,11 @@ class Trainer:
         params = [p for p in self.model.parameters() if not p.stop_gradient]
         progress = Progress(total, state["step"])
         window_loss, window_n, grad_norm = 0.0, 0, 0.0
+        window_extra = {}
+        # optional model hooks (duck-typed, see models/text_vae.py): beta schedules need the
+        # step; EM-style VAE training makes encoder-only updates before each decoder update
+        set_step = getattr(self.model, "set_step", None)
+        aggressive = getattr(self.model, "aggressive_active", None)
         net.train()
         stop = False
         while state["step"] < total and not stop:
@@ -240,6 +253,12 @@ class Trainer:
             for bi, batch in enumerate(loader):
                 if micro == 0:  # a new accumulation group; the epoch's last may be shorter
                     group = min(tc.grad_accum_steps, left - bi)
+                    if set_step is not None:
+                        set_step(state["step"], total)
+                    if aggressive is not None and aggressive():
+                        n = encoder_updates(self, net, train_feats, state["step"],
+                                            self.model.config.aggressive_max_inner)
+                        window_extra["e_steps"] = window_extra.get("e_steps", 0.0) + n
                 micro += 1
                 last_in_epoch = bi == left - 1
                 boundary = micro == group
@@ -250,6 +269,8 @@ class Trainer:
                     self.amp.backward(loss / group)
                 window_loss += float(loss)
                 window_n += 1
+                for k, v in out.get("log", {}).items():
+                    window_extra[k] = window_extra.get(k, 0.0) + float(v)
                 progress.add_examples(len(batch["_index"]) * self.world_size)
                 state["batch_in_epoch"] += 1
                 if last_in_epoch:  # bookkeeping first, so a save here resumes at the next epoch
@@ -258,6 +279,8 @@ class Trainer:
                 if not boundary:
                     continue
                 micro = 0
+                if aggressive is not None and aggressive():
+                    release(self.model.encoder_parameters())   # the M-step: decoder only
                 self.amp.unscale(self.optimizer)
                 grad_norm = global_grad_norm(params)
                 self.amp.step(self.optimizer)
@@ -269,14 +292,15 @@ class Trainer:
                     rate, elapsed, eta = progress.rates(step)
                     lr = self.optimizer.get_lr()
                     avg = window_loss / max(window_n, 1)
+                    extra = {k: v / max(window_n, 1) for k, v in window_extra.items()}
                     self.vdl.scalars("train", {"loss": avg, "lr": lr, "grad_norm": grad_norm,
-                                               "samples_per_sec": rate}, step)
+                                               "samples_per_sec": rate, **extra}, step)
                     self.logger.info(
                         f"epoch {state['epoch'] + (0 if last_in_epoch else 1)} step "
                         f"{step}/{total} loss {avg:.4f} lr {lr:.3e} grad_norm {grad_norm:.3f}"
                         f" | {rate:.1f} samples/s | elapsed {format_seconds(elapsed)} "
                         f"eta {format_seconds(eta)}")
-                    window_loss, window_n = 0.0, 0
+                    window_loss, window_n, window_extra = 0.0, 0, {}
                 if ((tc.eval_steps > 0 and step % tc.eval_steps == 0)
                         or (tc.eval_steps == 0 and last_in_epoch) or step >= total):
                     stop = self._evaluate_and_save(state, dev_feats)

@@ -2,9 +2,13 @@
 section schema) and is built as ``cls(config, encoder=..., **derived)`` where the derived
 arguments (``num_labels``...) come from the data, never from the user's config."""
 from ernie_res.models.doc_classifier import DocClassifier
+from ernie_res.models.seq_tagger import SeqTagger
+from ernie_res.models.text_vae import TextVAE
 
 MODELS = {
     "doc_classifier": DocClassifier,
+    "seq_crf": SeqTagger,
+    "text_vae": TextVAE,
 }
 MODEL_CONFIGS = {name: cls.Config for name, cls in MODELS.items()}
 

@@ -56,7 +56,7 @@ class Task:
         """Feed one evaluated batch (model outputs as NumPy) to the metric."""
         raise NotImplementedError
 
-    def log_eval_visuals(self, vdl, metric, step):
+    def log_eval_visuals(self, vdl, metric, step, model):
         """Extra VisualDL records after an evaluation (PR curves, matrices...)."""
 
     # -- inference
@@ -64,6 +64,12 @@ class Task:
         """Parse a user input file into examples; returns ``(examples, errors)``."""
         raise NotImplementedError
 
-    def predictions(self, outputs, batch, examples):
-        """Turn one batch of outputs into JSON-able prediction records."""
+    def predictions(self, batches, examples, top_k=3):
+        """Turn ``[(outputs, batch), ...]`` (NumPy) into one JSON-able record per example."""
         raise NotImplementedError
+
+    def output_text(self, rows):
+        """The text ``tools/infer.py`` writes: JSON lines by default."""
+        import json
+
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

@@ -126,7 +126,7 @@ class DocTask(Task):
     def update_metric(self, metric, outputs, batch):
         metric.update(outputs["probs"], batch["labels"])
 
-    def log_eval_visuals(self, vdl, metric, step):
+    def log_eval_visuals(self, vdl, metric, step, model):
         from ernie_res.engine.vdl import matrix_image
 
         probs, gold = metric.probs, metric.gold
@@ -139,9 +139,11 @@ class DocTask(Task):
     def read_infer_inputs(self, path):
         return read_text_inputs(path)
 
-    def predictions(self, outputs, batch, examples, top_k=3):
+    def predictions(self, batches, examples, top_k=3):
         records = []
-        for row, idx in zip(outputs["probs"], batch["_index"]):
+        rows = ((row, idx) for out, batch in batches
+                for row, idx in zip(out["probs"], batch["_index"]))
+        for row, idx in rows:
             order = np.argsort(-row)[:top_k]
             ex = examples[int(idx)]
             records.append({"id": ex["id"], "label": self.labels[order[0]],

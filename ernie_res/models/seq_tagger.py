@@ -1,0 +1,118 @@
+"""Sequence labeller: ERNIE -> (residual block) -> (self-attention) -> emissions -> CRF.
+
+ERNIE sees every word piece of the window (context sentences included); the emission layer
+scores only the first word piece of each labelled word (``word_index``), so the CRF runs over
+words, not word pieces (Devlin et al. 2019 label the first sub-token the same way). The head
+is our own ``LinearChainCRF`` or, for the ablation, a per-word softmax.
+"""
+from dataclasses import dataclass, field
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ernie_res.layers.crf import LinearChainCRF, allowed_transitions
+from ernie_res.layers.residual import ResidualStack
+
+
+@dataclass
+class SeqTaggerConfig:
+    name: str = field(default="seq_crf", metadata={"help": "Model registry name."})
+    backbone: str = field(default="ernie-2.0-base-en", metadata={
+        "help": "PaddleNLP checkpoint name or a local save_pretrained directory."})
+    head: str = field(default="crf", metadata={
+        "help": "crf (our LinearChainCRF) or softmax (per-word cross entropy, the ablation).",
+        "choices": ("crf", "softmax")})
+    num_res_blocks: int = field(default=0, metadata={
+        "help": "Residual conv blocks over the word-piece states (0 disables them)."})
+    use_attention: bool = field(default=False, metadata={
+        "help": "A residual multi-head self-attention layer before the emissions."})
+    attention_heads: int = field(default=4, metadata={"help": "Heads of that layer."})
+    dropout: float = field(default=0.1, metadata={"help": "Dropout before the emissions."})
+    constrain_decoding: bool = field(default=True, metadata={
+        "help": "Forbid invalid transitions (O -> I-X, B-X -> I-Y) in Viterbi decoding."})
+    constrain_training: bool = field(default=False, metadata={
+        "help": "Apply the same constraints in the training partition function."})
+
+
+class SeqTagger(nn.Layer):
+    Config = SeqTaggerConfig
+
+    def __init__(self, config, encoder, labels, scheme="IOB2"):
+        super().__init__()
+        self.config = config
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.residual = ResidualStack(config.num_res_blocks, hidden, dropout=config.dropout)
+        if config.use_attention:
+            if hidden % config.attention_heads:
+                raise ValueError(f"SeqTagger: hidden size {hidden} is not divisible by "
+                                 f"attention_heads={config.attention_heads}")
+            self.attention = nn.MultiHeadAttention(hidden, config.attention_heads,
+                                                   dropout=config.dropout)
+            self.attention_norm = nn.LayerNorm(hidden)
+        else:
+            self.attention = None
+        self.dropout = nn.Dropout(config.dropout)
+        self.emissions = nn.Linear(hidden, len(labels))
+        if config.head == "crf":
+            constraints = (allowed_transitions(labels, scheme)
+                           if config.constrain_decoding or config.constrain_training else None)
+            self.crf = LinearChainCRF(len(labels), constraints=constraints,
+                                      constrain_training=config.constrain_training)
+        else:
+            self.crf = None
+
+    def word_emissions(self, input_ids, attention_mask, word_index):
+        """Emission scores of the labelled words.
+
+        Args:
+            input_ids (Tensor): int64 ``[B, T]`` word pieces of each window.
+            attention_mask (Tensor): int64 ``[B, T]``, 1 for real pieces.
+            word_index (Tensor): int64 ``[B, W]``, the position of each labelled word's first
+                piece (0 at padded word slots).
+
+        Returns:
+            Tensor: float32 ``[B, W, L]``.
+        """
+        states = self.encoder(input_ids, attention_mask=attention_mask)[0]   # shape: [B, T, H]
+        states = self.residual(states, attention_mask)                       # shape: [B, T, H]
+        if self.attention is not None:
+            keep = attention_mask.astype("bool").unsqueeze([1, 2])           # shape: [B,1,1,T]
+            attended = self.attention(states, states, states, attn_mask=keep)
+            states = self.attention_norm(states + self.dropout(attended))    # shape: [B, T, H]
+        words = paddle.take_along_axis(states, word_index.unsqueeze(-1), axis=1,
+                                       broadcast=True)                       # shape: [B, W, H]
+        return self.emissions(self.dropout(words)).astype("float32")        # shape: [B, W, L]
+
+    def forward(self, input_ids, attention_mask, word_index, word_mask, labels=None):
+        """Tag words.
+
+        Args:
+            input_ids, attention_mask (Tensor): int64 ``[B, T]``.
+            word_index (Tensor): int64 ``[B, W]`` first-piece positions of the labelled words.
+            word_mask (Tensor): int64 ``[B, W]``, 1 for real words (a prefix of ones).
+            labels (Tensor, optional): int64 ``[B, W]`` tag ids (any value at padded slots).
+
+        Returns:
+            dict: ``emissions`` float32 ``[B, W, L]``; ``predictions`` int64 ``[B, W]``
+            (Viterbi or argmax, 0 at padded slots) when not training; ``loss`` when labels
+            are given (mean CRF negative log-likelihood per sentence, or mean token cross
+            entropy for the softmax head).
+        """
+        emissions = self.word_emissions(input_ids, attention_mask, word_index)
+        out = {"emissions": emissions}
+        mask = word_mask.astype("bool")
+        if labels is not None:
+            if self.crf is not None:
+                out["loss"] = self.crf.nll(emissions, labels, mask=mask, reduction="mean")
+            else:
+                flat = F.cross_entropy(emissions, labels.unsqueeze(-1), reduction="none")
+                flat = flat.squeeze(-1) * mask.astype("float32")              # shape: [B, W]
+                out["loss"] = flat.sum() / mask.astype("float32").sum().clip(min=1.0)
+        if not self.training:
+            if self.crf is not None:
+                out["predictions"] = self.crf.viterbi_decode(emissions, mask=mask)[1]
+            else:
+                out["predictions"] = emissions.argmax(-1) * mask.astype("int64")
+        return out

@@ -1,0 +1,239 @@
+"""Text VAE on ERNIE (and, with ``latent_size: 0``, the same decoder as a plain LM).
+
+Encoder: ERNIE token states -> masked attention pooling -> ``GaussianPosterior`` (mu, log
+sigma^2). Decoder: an autoregressive GRU or Transformer over the backbone's word pieces,
+conditioned on ``z`` through its input embeddings and its initial state / memory
+(``LatentInjector``). Sentences are ``[CLS] w_1 .. w_n [SEP]``: the decoder reads
+``[CLS] w_1 .. w_n`` and predicts ``w_1 .. w_n [SEP]``, so the end token is predicted and the
+start token is not (the PPL convention of He et al. 2019).
+
+Objective (per sentence): ``rec + beta * KL`` where ``rec = -log p(x|z)`` with one
+reparameterised sample, KL is closed form, beta follows ``Model.beta_schedule`` and the KL
+term optionally has a free-bits floor per dimension. ``docs/generation.md`` derives it.
+
+Training-loop hooks (duck-typed, used by ``engine/trainer.py``): ``set_step(step, total)``
+drives beta; ``aggressive_active()`` / ``encoder_parameters()`` / ``decoder_parameters()``
+drive the EM-style alternation of He et al. 2019; ``after_eval(metrics)`` ends it once the
+dev mutual information stops rising; ``set_final_eval()`` switches evaluation to
+``iw_samples`` importance samples.
+"""
+from dataclasses import dataclass, field
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ernie_res.engine.schedules import BetaSchedule
+from ernie_res.layers.attention import MaskedAttentionPooling
+from ernie_res.layers.lm_decoder import build_decoder
+from ernie_res.layers.vae import (GaussianPosterior, LatentInjector, WordDropout, free_bits_kl,
+                                  gaussian_kl, reparameterize)
+
+
+def _f(default, help, choices=None):
+    meta = {"help": help}
+    if choices:
+        meta["choices"] = choices
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class TextVAEConfig:
+    name: str = _f("text_vae", "Model registry name.")
+    backbone: str = _f("ernie-2.0-base-en", "PaddleNLP checkpoint name or local directory "
+                                            "(the encoder, and the decoder's vocabulary).")
+    freeze_encoder: bool = _f(False, "Keep ERNIE's weights fixed (pooling and posterior train).")
+    latent_size: int = _f(32, "Size of z; 0 gives the LM baseline (same decoder, no latent).")
+    decoder: str = _f("transformer", "Autoregressive decoder.", ("transformer", "gru"))
+    decoder_hidden: int = _f(256, "Decoder width.")
+    decoder_layers: int = _f(2, "Decoder layers.")
+    decoder_heads: int = _f(4, "Transformer decoder heads.")
+    max_len: int = _f(128, "Longest decoder input (word pieces).")
+    dropout: float = _f(0.1, "Decoder dropout.")
+    word_dropout: float = _f(0.0, "Probability of replacing a decoder input token by [UNK] "
+                                  "(Bowman et al. 2016).")
+    beta_schedule: str = _f("cyclical", "KL weight schedule.", ("constant", "linear", "cyclical"))
+    beta_max: float = _f(1.0, "Final / maximum KL weight.")
+    beta_warmup_steps: int = _f(1000, "Linear schedule: steps from 0 to beta_max.")
+    beta_cycles: int = _f(4, "Cyclical schedule: number of cycles M (Fu et al. 2019).")
+    beta_ratio: float = _f(0.5, "Cyclical schedule: increasing fraction R of each cycle.")
+    free_bits: float = _f(0.5, "Free-bits floor per latent dimension in nats (0 disables).")
+    aggressive: bool = _f(True, "EM-style aggressive encoder updates (He et al. 2019) until "
+                                "the dev mutual information stops rising.")
+    aggressive_max_inner: int = _f(30, "At most this many encoder-only updates per E-step.")
+    dev_iw_samples: int = _f(0, "Importance samples for the NLL at evaluations during "
+                                "training (0: report the negative ELBO).")
+    iw_samples: int = _f(500, "Importance samples for the NLL in tools/eval.py.")
+    svi_steps: int = _f(0, "SA-VAE refinement at evaluation: gradient steps on each "
+                           "sentence's (mu, log sigma^2) before scoring (Kim et al. 2018).")
+    svi_lr: float = _f(0.5, "Step size of that refinement.")
+
+
+class TextVAE(nn.Layer):
+    Config = TextVAEConfig
+
+    def __init__(self, config, encoder, vocab_size, pad_id, unk_id, bos_id, eos_id):
+        super().__init__()
+        self.config = config
+        c = config
+        self.vocab_size, self.pad_id, self.bos_id, self.eos_id = vocab_size, pad_id, bos_id, eos_id
+        if c.latent_size > 0:
+            self.encoder = encoder
+            if c.freeze_encoder:
+                for p in encoder.parameters():
+                    p.stop_gradient = True
+            h = encoder.config.hidden_size
+            self.pool = MaskedAttentionPooling(h)
+            self.posterior = GaussianPosterior(h, c.latent_size)
+            self.injector = LatentInjector(c.latent_size, c.decoder_hidden)
+        self.embed = nn.Embedding(vocab_size, c.decoder_hidden)
+        self.word_drop = WordDropout(c.word_dropout, unk_id)
+        self.decoder = build_decoder(c.decoder, c.decoder_hidden, c.decoder_layers,
+                                     c.decoder_heads, c.dropout, c.max_len)
+        self.out = nn.Linear(c.decoder_hidden, vocab_size)
+        self.drop = nn.Dropout(c.dropout)
+        self.register_buffer("step_state", paddle.to_tensor([0, 1], dtype="int64"))
+        # aggressive phase on/off and the best dev MI so far: saved with the weights
+        self.register_buffer("aggressive_state", paddle.to_tensor(
+            [1.0 if c.aggressive and c.latent_size > 0 else 0.0, -1e9], dtype="float32"))
+        self.final_eval = False
+
+    # ------------------------------------------------------------------ training hooks
+    def set_step(self, step, total):
+        self.step_state.set_value(paddle.to_tensor([step, max(total, 1)], dtype="int64"))
+
+    def beta(self):
+        step, total = (int(x) for x in self.step_state.numpy())
+        c = self.config
+        kw = {"constant": {}, "linear": {"warmup_steps": c.beta_warmup_steps},
+              "cyclical": {"total_steps": max(total, c.beta_cycles), "n_cycles": c.beta_cycles,
+                           "ratio": c.beta_ratio}}[c.beta_schedule]
+        return BetaSchedule(c.beta_schedule, beta_max=c.beta_max, **kw)(step)
+
+    def aggressive_active(self):
+        return bool(self.aggressive_state.numpy()[0] > 0)
+
+    def after_eval(self, metrics):
+        """End the aggressive phase once the dev mutual information stops rising."""
+        on, best = (float(x) for x in self.aggressive_state.numpy())
+        if on <= 0:
+            return None
+        on = 1.0 if metrics["mi"] > best else 0.0
+        self.aggressive_state.set_value(paddle.to_tensor([on, max(best, metrics["mi"])],
+                                                         dtype="float32"))
+        if on > 0:
+            return None
+        return (f"aggressive encoder updates ended: dev MI {metrics['mi']:.4f} did not rise "
+                f"above {best:.4f}; training encoder and decoder jointly from now on")
+
+    def encoder_parameters(self):
+        if self.config.latent_size == 0:
+            return []
+        return [p for layer in (self.encoder, self.pool, self.posterior)
+                for p in layer.parameters() if not p.stop_gradient]
+
+    def decoder_parameters(self):
+        enc = {id(p) for p in self.encoder_parameters()}
+        return [p for p in self.parameters() if id(p) not in enc and not p.stop_gradient]
+
+    def set_final_eval(self):
+        self.final_eval = True
+
+    # ------------------------------------------------------------------ pieces
+    def encode(self, input_ids, attention_mask):
+        """``[B, T]`` ids and mask -> ``mu, logvar`` float32 ``[B, Z]``."""
+        states = self.encoder(input_ids, attention_mask=attention_mask)[0]   # shape: [B, T, H]
+        pooled = self.pool(states, attention_mask)["pooled"]                 # shape: [B, H]
+        q = self.posterior(pooled.astype("float32"))
+        return q["mu"], q["logvar"]
+
+    def decode(self, dec_in, dec_mask, z):
+        """Teacher-forced logits ``[N, T, V]`` for decoder inputs ``[N, T]`` and ``z [N, Z]``."""
+        ids = self.word_drop(dec_in, (dec_mask == 0) | (paddle.arange(dec_in.shape[1]) == 0))
+        emb = self.embed(ids)                                                # shape: [N, T, D]
+        memory = None
+        if z is not None:
+            inj = self.injector(z, emb)
+            emb, memory = inj["inputs"], inj["memory"]
+        states = self.decoder(self.drop(emb), memory, dec_mask)              # shape: [N, T, D]
+        return self.out(self.drop(states)).astype("float32")                # shape: [N, T, V]
+
+    @staticmethod
+    def token_nll(logits, target, mask):
+        """Per-sentence ``-log p(x|z)``: ``[N, T, V], [N, T], [N, T] -> [N]``."""
+        nll = F.cross_entropy(logits, target.unsqueeze(-1), reduction="none").squeeze(-1)
+        return (nll * mask.astype("float32")).sum(-1)                        # shape: [N]
+
+    def _split(self, input_ids, attention_mask):
+        return (input_ids[:, :-1], attention_mask[:, :-1], input_ids[:, 1:],
+                attention_mask[:, 1:])
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, input_ids, attention_mask):
+        """Args: ``input_ids``/``attention_mask`` int64 ``[B, T]`` (``[CLS] .. [SEP]``, padded).
+
+        Returns:
+            dict: ``loss`` (scalar), ``rec`` / ``kl`` / ``num_tokens`` ``[B]``, ``mu`` /
+            ``logvar`` ``[B, Z]`` (zeros ``[B, 1]`` for the LM), ``log`` (scalars to plot),
+            and in evaluation ``iw_nll [B]`` when importance samples are configured.
+        """
+        dec_in, dec_mask, target, tgt_mask = self._split(input_ids, attention_mask)
+        num_tokens = tgt_mask.astype("float32").sum(-1)                      # shape: [B]
+        b = input_ids.shape[0]
+        if self.config.latent_size == 0:
+            rec = self.token_nll(self.decode(dec_in, dec_mask, None), target, tgt_mask)
+            zeros = paddle.zeros([b, 1], dtype="float32")
+            return {"loss": rec.mean(), "rec": rec, "kl": paddle.zeros([b]), "mu": zeros,
+                    "logvar": zeros, "num_tokens": num_tokens, "iw_nll": rec,
+                    "log": {"rec": rec.mean()}}
+        mu, logvar = self.encode(input_ids, attention_mask)
+        if not self.training and self.config.svi_steps > 0:
+            mu, logvar = self.refine(mu, logvar, dec_in, dec_mask, target, tgt_mask)
+        z = reparameterize(mu, logvar, 1).squeeze(1)                        # shape: [B, Z]
+        rec = self.token_nll(self.decode(dec_in, dec_mask, z), target, tgt_mask)   # [B]
+        kl_dims = gaussian_kl(mu, logvar)                                    # shape: [B, Z]
+        kl = kl_dims.sum(-1)                                                 # shape: [B]
+        beta = self.beta()
+        kl_term = free_bits_kl(kl_dims, self.config.free_bits) if self.config.free_bits > 0 \
+            else kl.mean()
+        out = {"loss": rec.mean() + beta * kl_term, "rec": rec, "kl": kl, "mu": mu,
+               "logvar": logvar, "num_tokens": num_tokens,
+               "log": {"rec": rec.mean(), "kl": kl.mean(), "beta": beta,
+                       "elbo": -(rec + kl).mean()}}
+        k = self.config.iw_samples if self.final_eval else self.config.dev_iw_samples
+        if not self.training and k > 0:
+            out["iw_nll"] = self.iw_nll(mu, logvar, dec_in, dec_mask, target, tgt_mask, k)
+        return out
+
+    def iw_nll(self, mu, logvar, dec_in, dec_mask, target, tgt_mask, k):
+        """Importance-weighted NLL with ``k`` samples from q (Burda et al. 2016): ``[B]``."""
+        from ernie_res.metrics.vae import iw_log_likelihood
+
+        b, t = dec_in.shape
+        z = reparameterize(mu, logvar, k)                                    # shape: [B, K, Z]
+        per_chunk = max(1, int(2e8 // max(1, b * t * self.vocab_size)))      # bound logits memory
+        logp = []
+        for s in range(0, k, per_chunk):
+            zs = z[:, s:s + per_chunk]                                       # shape: [B, k', Z]
+            n = zs.shape[1]
+            rep = lambda x: x.unsqueeze(1).tile([1, n, 1]).reshape([b * n, -1])  # noqa: E731
+            logits = self.decode(rep(dec_in), rep(dec_mask), zs.reshape([b * n, -1]))
+            logp.append(-self.token_nll(logits, rep(target), rep(tgt_mask)).reshape([b, n]))
+        log_px_z = paddle.concat(logp, axis=1)                               # shape: [B, K]
+        return paddle.to_tensor(-iw_log_likelihood(log_px_z, z, mu, logvar), dtype="float32")
+
+    def refine(self, mu, logvar, dec_in, dec_mask, target, tgt_mask):
+        """SA-VAE: ``svi_steps`` gradient-ascent steps on each sentence's ELBO over (mu, logvar),
+        starting from the encoder's output (Kim et al. 2018)."""
+        mu = mu.detach().clone()
+        logvar = logvar.detach().clone()
+        with paddle.set_grad_enabled(True):
+            for _ in range(self.config.svi_steps):
+                mu.stop_gradient = logvar.stop_gradient = False
+                z = reparameterize(mu, logvar, 1).squeeze(1)
+                loss = (self.token_nll(self.decode(dec_in, dec_mask, z), target, tgt_mask)
+                        + gaussian_kl(mu, logvar).sum(-1)).sum()
+                g_mu, g_lv = paddle.grad(loss, [mu, logvar])
+                mu = (mu - self.config.svi_lr * g_mu).detach()
+                logvar = (logvar - self.config.svi_lr * g_lv).detach()
+        return mu, logvar

@@ -1,0 +1,166 @@
+"""GEN: sentence VAE (and LM baseline) on Penn Treebank-style text.
+
+Sentences are tokenised with the backbone's word-piece tokenizer and framed as
+``[CLS] pieces [SEP]``: ERNIE encodes that, the decoder reads it shifted by one. A sentence
+longer than ``Data.max_seq_len`` is cut to fit (its ``[SEP]`` kept) and every cut is counted
+and reported; blank lines are counted by the reader.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+from ernie_res.data.collate import pad_2d
+from ernie_res.data.sentences import read_sentences
+from ernie_res.metrics.vae import VAEMetric
+from ernie_res.tasks.base import Task
+
+MODES = ("sample", "reconstruct", "interpolate")
+
+
+@dataclass
+class GenDataConfig:
+    name: str = field(default="ptb", metadata={"help": "Dataset reader (one sentence per "
+                                                       "line, or JSONL with text).",
+                                               "choices": ("ptb",)})
+    root: str = field(default="data/sample/ptb", metadata={"help": "Directory of the files."})
+    train_file: str = field(default="ptb.train.txt", metadata={"help": "Training file."})
+    dev_file: str = field(default="ptb.valid.txt", metadata={"help": "Dev file."})
+    test_file: str = field(default="ptb.test.txt", metadata={"help": "Test file."})
+    max_seq_len: int = field(default=64, metadata={
+        "help": "Word pieces per sentence, [CLS] and [SEP] included; longer ones are cut "
+                "(and counted)."})
+    max_examples: int = field(default=0, metadata={"help": "First N sentences only (0 = all)."})
+
+
+class GenTask(Task):
+    name = "gen"
+    DataConfig = GenDataConfig
+
+    def load_examples(self, split):
+        d = self.data_cfg
+        files = {"train": d.train_file, "dev": d.dev_file, "test": d.test_file}
+        if split not in files:
+            raise ValueError(f"GEN: unknown split {split!r} (expected train, dev or test)")
+        path = Path(d.root) / files[split]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: GEN expects {d.train_file}, "
+                                    f"{d.dev_file} and {d.test_file} in Data.root; `python "
+                                    f"tools/download_data.py ptb --dest DIR` fetches PTB")
+        examples, stats = read_sentences(path)
+        if d.max_examples > 0:
+            examples = examples[:d.max_examples]
+        self.log(f"{split}: {len(examples)} sentences from {path} "
+                 f"({stats['blank']} blank lines skipped)")
+        return examples
+
+    def build_labels(self, train_examples):
+        return []            # unsupervised: no label vocabulary
+
+    def encode_text(self, text):
+        pieces = self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(text))
+        budget = self.data_cfg.max_seq_len - 2
+        ids = [self.tokenizer.cls_token_id] + pieces[:budget] + [self.tokenizer.sep_token_id]
+        return ids, len(pieces) > budget
+
+    def featurize(self, examples, split):
+        feats, cut = [], 0
+        for i, ex in enumerate(examples):
+            ids, was_cut = self.encode_text(ex["text"])
+            cut += was_cut
+            feats.append({"input_ids": ids, "index": i})
+        if cut:
+            self.log(f"{split}: {cut}/{len(examples)} sentences longer than "
+                     f"{self.data_cfg.max_seq_len - 2} word pieces were cut to fit")
+        return feats
+
+    def collate(self, features):
+        return {"input_ids": pad_2d([f["input_ids"] for f in features],
+                                    self.tokenizer.pad_token_id),
+                "attention_mask": pad_2d([[1] * len(f["input_ids"]) for f in features], 0),
+                "_index": np.array([f["index"] for f in features], dtype=np.int64)}
+
+    def build_model(self, encoder):
+        from ernie_res.models import build_model
+
+        t = self.tokenizer
+        return build_model(self.config.Model, encoder=encoder, vocab_size=len(t),
+                           pad_id=t.pad_token_id, unk_id=t.unk_token_id, bos_id=t.cls_token_id,
+                           eos_id=t.sep_token_id)
+
+    def build_metric(self):
+        return VAEMetric(seed=self.config.Global.seed)
+
+    def update_metric(self, metric, outputs, batch):
+        metric.update(outputs["rec"], outputs["kl"], outputs["num_tokens"], outputs["mu"],
+                      outputs["logvar"], outputs.get("iw_nll"))
+
+    def detok(self, ids):
+        text = self.tokenizer.convert_tokens_to_string(self.tokenizer.convert_ids_to_tokens(ids))
+        return " ".join(text.split())
+
+    def log_eval_visuals(self, vdl, metric, step, model):
+        from ernie_res.layers.vae import gaussian_kl
+        from ernie_res.models.generation import sample
+
+        if not metric._mu or model.config.latent_size == 0:
+            return
+        mu, logvar = np.concatenate(metric._mu), np.concatenate(metric._logvar)
+        kl_dims = gaussian_kl(paddle.to_tensor(mu), paddle.to_tensor(logvar)).numpy().mean(0)
+        vdl.histogram("eval/kl_per_dim", kl_dims, step)
+        z = paddle.randn([5, model.config.latent_size])
+        texts = [self.detok(s) for s in sample(model, z, 5, self.data_cfg.max_seq_len)]
+        vdl.text("eval/samples", "\n\n".join(f"{i + 1}. {t}" for i, t in enumerate(texts)), step)
+        model.train()
+        vdl.embeddings(f"eval/posterior_means_step{step}", mu[:500],
+                       [f"sentence {i}" for i in range(min(500, len(mu)))])
+
+    # -- inference
+    def read_infer_inputs(self, path):
+        examples, _ = read_sentences(path)
+        return examples, []
+
+    def generate(self, model, examples, opts):
+        """Records for ``tools/infer.py --mode sample|reconstruct|interpolate``."""
+        from ernie_res.models.generation import decode_latents
+
+        mode = opts.get("mode") or "sample"
+        if mode not in MODES:
+            raise ValueError(f"GEN: --mode must be one of {list(MODES)}, got {mode!r}")
+        paddle.seed(opts.get("seed", 0))
+        model.eval()
+        z_size = model.config.latent_size
+        dec = {k: opts[k] for k in ("decoding", "temperature", "top_k", "top_p", "beam_size")
+               if k in opts}
+        max_len = opts.get("max_len") or self.data_cfg.max_seq_len
+        if mode == "sample":
+            n = opts.get("num_samples", 10)
+            z = paddle.randn([n, z_size]) if z_size else None
+            seqs = decode_latents(model, z, n, max_len, **dec)
+            return [{"id": f"sample:{i + 1}", "text": self.detok(s)} for i, s in enumerate(seqs)]
+        if z_size == 0:
+            raise ValueError(f"GEN: --mode {mode} needs a latent space; this is the LM baseline")
+        if not examples:
+            raise ValueError(f"GEN: --mode {mode} needs --input sentences")
+        feats = [self.encode_text(e["text"])[0] for e in examples]
+        batch = self.collate([{"input_ids": f, "index": i} for i, f in enumerate(feats)])
+        with paddle.no_grad():
+            mu, _ = model.encode(paddle.to_tensor(batch["input_ids"]),
+                                 paddle.to_tensor(batch["attention_mask"]))
+        if mode == "reconstruct":
+            seqs = decode_latents(model, mu, len(examples), max_len, **dec)
+            return [{"id": e["id"], "input": e["text"], "text": self.detok(s)}
+                    for e, s in zip(examples, seqs)]
+        if len(examples) < 2:
+            raise ValueError("GEN: --mode interpolate needs at least two input sentences")
+        steps = opts.get("steps", 5)
+        records = []
+        for a in range(len(examples) - 1):
+            t = paddle.linspace(0, 1, steps).unsqueeze(-1)                  # shape: [S, 1]
+            z = (1 - t) * mu[a:a + 1] + t * mu[a + 1:a + 2]                  # shape: [S, Z]
+            seqs = decode_latents(model, z, steps, max_len, **dec)
+            records += [{"id": f"{examples[a]['id']}->{examples[a + 1]['id']}:{k}",
+                         "alpha": round(float(t[k, 0]), 4), "text": self.detok(s)}
+                        for k, s in enumerate(seqs)]
+        return records

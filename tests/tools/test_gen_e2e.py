@@ -1,0 +1,120 @@
+"""GEN end to end on the bundled PTB-style sample with a tiny ERNIE, plus the E/M-step split."""
+import json
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+
+from ernie_res.config import load_config
+from ernie_res.engine import runner
+from ernie_res.engine.aggressive import encoder_updates, release
+from ernie_res.engine.optim import build_optimizer
+from ernie_res.engine.trainer import AMP, Trainer, to_tensors
+from ernie_res.engine.vdl import read_scalars
+from ernie_res.models.backbone import load_backbone
+from ernie_res.tasks.gen import GenTask
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def config(out, tiny, *extra):
+    return load_config(ROOT / "configs/gen/ptb_vae_tiny.yaml", [
+        f"Global.output_dir={out}", f"Model.backbone={tiny}", "Global.log_interval=1",
+        "Train.max_steps=16", "Train.eval_steps=8", "Model.aggressive_max_inner=3",
+        "Data.max_examples=200", "Model.dev_iw_samples=2", "Model.iw_samples=4", *extra])
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_ernie, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen_run")
+    state = runner.train(config(out, tiny_ernie))
+    return out, state
+
+
+def test_vae_trains_with_kl_above_zero(trained):
+    out, state = trained
+    s = read_scalars(out / "vdl")
+    rec = [v for _, v in s["train/rec"]]
+    assert np.mean(rec[-4:]) < np.mean(rec[:4])
+    assert {"train/kl", "train/beta", "train/elbo", "train/e_steps", "eval/mi", "eval/au",
+            "eval/kl", "eval/elbo", "eval/ppl"} <= set(s)
+    assert all(v > 0 for _, v in s["eval/kl"])           # no collapse under free bits
+    assert s["train/e_steps"][0][1] >= 1                 # aggressive E-steps ran
+
+
+def test_eval_uses_iw_samples_and_bounds_the_elbo(trained):
+    out, _ = trained
+    metrics, _, _ = runner.run_eval(out / "best", "test")
+    assert metrics["nll"] <= -metrics["elbo"] + 1.0     # IW bound is (stochastically) tighter
+    assert metrics["ppl"] > 1 and metrics["kl"] > 0
+
+
+def test_sample_reconstruct_interpolate_produce_text(trained, tmp_path):
+    out, _ = trained
+    recs, _ = runner.run_infer(out / "best", None, tmp_path / "s.jsonl",
+                               gen_options={"mode": "sample", "num_samples": 3, "max_len": 12})
+    assert len(recs) == 3 and all(isinstance(r["text"], str) for r in recs)
+    inp = tmp_path / "in.txt"
+    inp.write_text("the company said it expects profits\nshares fell in new york\n")
+    recs, _ = runner.run_infer(out / "best", inp, None,
+                               gen_options={"mode": "reconstruct", "decoding": "greedy",
+                                            "max_len": 12})
+    assert [r["input"] for r in recs] == ["the company said it expects profits",
+                                          "shares fell in new york"]
+    recs, _ = runner.run_infer(out / "best", inp, None,
+                               gen_options={"mode": "interpolate", "steps": 3,
+                                            "decoding": "beam", "beam_size": 2, "max_len": 8})
+    assert [r["alpha"] for r in recs] == [0.0, 0.5, 1.0]
+    assert all(len(r["text"]) >= 0 for r in recs)
+    assert any(r["text"] for r in recs)
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_lm_baseline_trains_on_the_same_tokenisation(tiny_ernie, tmp_path):
+    state = runner.train(config(tmp_path / "lm", tiny_ernie, "Model.latent_size=0",
+                                "Train.max_steps=6", "Train.eval_steps=6"))
+    assert state["best"] is not None
+    metrics, _, _ = runner.run_eval(tmp_path / "lm" / "best", "test")
+    assert metrics["kl"] == 0 and metrics["nll"] == pytest.approx(metrics["rec"], rel=1e-6)
+
+
+def test_e_step_changes_only_encoder_and_m_step_only_decoder(tiny_ernie, tmp_path):
+    cfg = config(tmp_path, tiny_ernie, "Model.dropout=0.0")
+    encoder, tok = load_backbone(str(tiny_ernie))
+    task = GenTask(cfg, tok, labels=[])
+    feats = task.featurize(task.load_examples("train")[:64], "train")
+    model = task.build_model(encoder)
+    trainer = Trainer(cfg, task, model, encoder, tok, tmp_path, None, None)
+    trainer.optimizer, _ = build_optimizer(model, cfg.Optimizer, 10, 1.0)
+    trainer.amp = AMP(False)
+    enc = {id(p) for p in model.encoder_parameters()}
+    assert enc and model.decoder_parameters()
+    snap = lambda: {id(p): p.numpy().copy() for p in model.parameters()}  # noqa: E731
+    before = snap()
+    n = encoder_updates(trainer, model, feats, step=0, max_inner=2)
+    after = snap()
+    assert n == 2
+    changed = {k for k in before if not np.array_equal(before[k], after[k])}
+    assert changed and changed <= enc                       # E-step: encoder only
+    batch = task.collate(feats[:8])
+    model(**to_tensors(batch))["loss"].backward()
+    release(model.encoder_parameters())
+    trainer.optimizer.step()
+    trainer.optimizer.clear_grad()
+    final = snap()
+    changed = {k for k in after if not np.array_equal(after[k], final[k])}
+    assert changed and not (changed & enc)                  # M-step: decoder only
+
+
+def test_mi_stopping_rule_ends_the_aggressive_phase(tiny_ernie, tmp_path):
+    cfg = config(tmp_path, tiny_ernie)
+    encoder, tok = load_backbone(str(tiny_ernie))
+    model = GenTask(cfg, tok, labels=[]).build_model(encoder)
+    assert model.aggressive_active()
+    assert model.after_eval({"mi": 0.3}) is None and model.aggressive_active()
+    assert model.after_eval({"mi": 0.5}) is None
+    note = model.after_eval({"mi": 0.4})
+    assert "ended" in note and not model.aggressive_active()
+    assert model.after_eval({"mi": 0.9}) is None and not model.aggressive_active()

@@ -1,0 +1,103 @@
+"""SEQ end to end on the bundled CoNLL-2003-layout sample with a tiny ERNIE."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ernie_res.config import load_config
+from ernie_res.engine import runner
+from ernie_res.engine.vdl import read_scalars
+from ernie_res.metrics.conlleval import conlleval_lines
+from ernie_res.models.backbone import load_backbone
+from ernie_res.tasks.seq import SeqTask, split_words
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data/sample/conll2003"
+
+
+def config(out, tiny, *extra):
+    return load_config(ROOT / "configs/seq/conll03_tiny.yaml", [
+        f"Global.output_dir={out}", f"Model.backbone={tiny}", "Global.log_interval=1",
+        "Train.max_steps=30", "Train.eval_steps=15", *extra])
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_ernie, tmp_path_factory):
+    out = tmp_path_factory.mktemp("seq_run")
+    state = runner.train(config(out, tiny_ernie))
+    return out, state
+
+
+def test_training_reduces_loss_and_decodes_entities(trained):
+    out, state = trained
+    losses = [v for _, v in read_scalars(out / "vdl")["train/loss"]]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    assert state["best"] > 20.0           # entity F1 on dev: entities are being decoded
+    scalars = read_scalars(out / "vdl")
+    assert {"eval/f1", "eval/precision", "eval/recall", "eval/f1_PER",
+            "eval/precision_PER", "eval/recall_LOC"} <= set(scalars)
+
+
+def test_infer_raw_text_offsets_slice_the_entities(trained, tmp_path):
+    out, _ = trained
+    text = ["John Smith met Maria Lopez in Paris .", "", "Acme Corp shares rose in London."]
+    inp = tmp_path / "in.txt"
+    inp.write_text("\n".join(text) + "\n", encoding="utf-8")
+    records, errors = runner.run_infer(out / "best", inp, tmp_path / "p.jsonl")
+    assert not errors and len(records) == 3
+    rows = [json.loads(l) for l in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["in.txt:1", "in.txt:2", "in.txt:3"]
+    assert rows[1]["entities"] == [] and rows[1]["words"] == []
+    n_entities = 0
+    for line, r in zip(text, rows):
+        assert len(r["tags"]) == len(r["words"])
+        for e in r["entities"]:
+            assert line[e["start"]:e["end"]] == e["text"]
+            assert e["type"] in {"PER", "ORG", "LOC", "MISC"}
+            n_entities += 1
+    assert n_entities > 0
+
+
+def test_conll_in_conll_out_scores_like_eval(trained, tmp_path):
+    out, _ = trained
+    pred = tmp_path / "pred.conll"
+    runner.run_infer(out / "best", SAMPLE / "eng.testb", pred)
+    lines = pred.read_text(encoding="utf-8").splitlines()
+    assert all(len(l.split()) == 3 for l in lines if l)       # word gold predicted
+    scored = conlleval_lines(lines).accumulate()
+    metrics, _, _ = runner.run_eval(out / "best", "test")
+    assert scored["f1"] == pytest.approx(metrics["f1"], abs=1e-6)
+
+
+def test_sliding_windows_keep_every_word(trained):
+    out, _ = trained
+    metrics, metric, task = runner.run_eval(out / "best", "test",
+                                            overrides=["Data.max_seq_len=8",
+                                                       "Data.context=none"])
+    words = sum(len(e["words"]) for e in task.load_examples("test"))
+    assert metric.tokens == words
+
+
+def test_document_context_surrounds_the_centre(tiny_ernie):
+    cfg = config("/tmp/unused", tiny_ernie)
+    _, tok = load_backbone(str(tiny_ernie))
+    task = SeqTask(cfg, tok)
+    ex = task.load_examples("dev")[:6]
+    task.labels = task.build_labels(ex)
+    with_ctx = task.featurize(ex, "dev")
+    alone = SeqTask(cfg.replace("Data", context="none"), tok, labels=task.labels).featurize(ex, "dev")
+    for a, b, e in zip(with_ctx, alone, ex):
+        assert len(a["word_index"]) == len(b["word_index"]) == len(e["words"])
+        assert len(a["input_ids"]) >= len(b["input_ids"])
+        # the labelled words' first pieces are the same tokens with or without context
+        assert [a["input_ids"][i] for i in a["word_index"]] == \
+            [b["input_ids"][i] for i in b["word_index"]]
+    assert any(len(a["input_ids"]) > len(b["input_ids"]) for a, b in zip(with_ctx, alone))
+
+
+def test_split_words_offsets():
+    text = "U.S. troops, e.g. in Iraq's north-east."
+    for w, s, e in split_words(text):
+        assert text[s:e] == w
+    assert [w for w, _, _ in split_words("Hello, world!")] == ["Hello", ",", "world", "!"]
