@@ -11,6 +11,8 @@ in which case the GRU starts from zeros and the Transformer attends to a learned
 slot. Latent "embedding" injection is done by the caller, who adds it to ``embeddings``.
 Both return logits ``[B, T, V]`` for every input position (teacher forcing).
 """
+import contextlib
+
 import paddle
 import paddle.nn as nn
 
@@ -32,6 +34,17 @@ class GRUDecoder(nn.Layer):
             h0 = paddle.tanh(memory).unsqueeze(0).tile([self.num_layers, 1, 1])  # [L, B, D]
         out, _ = self.rnn(embeddings, h0)                                       # [B, T, D]
         return out
+
+    @contextlib.contextmanager
+    def differentiable_eval(self):
+        """Paddle's fused RNN op keeps no backward buffers in test mode; run it in training
+        mode with its dropout off so gradients flow while the outputs equal eval mode's."""
+        training, dropout = self.rnn.training, self.rnn.dropout
+        self.rnn.training, self.rnn.dropout = True, 0.0
+        try:
+            yield
+        finally:
+            self.rnn.training, self.rnn.dropout = training, dropout
 
 
 class TransformerLMDecoder(nn.Layer):
@@ -58,6 +71,9 @@ class TransformerLMDecoder(nn.Layer):
         mem = (self.null_memory.tile([b, 1, 1]) if memory is None
                else memory.unsqueeze(1))                                         # [B, 1, D]
         return self.decoder(x, mem, tgt_mask=keep)                               # [B, T, D]
+
+    def differentiable_eval(self):
+        return contextlib.nullcontext()
 
 
 def build_decoder(kind, hidden_size, num_layers, num_heads, dropout, max_len):

@@ -227,13 +227,15 @@ class TextVAE(nn.Layer):
         starting from the encoder's output (Kim et al. 2018)."""
         mu = mu.detach().clone()
         logvar = logvar.detach().clone()
-        with paddle.set_grad_enabled(True):
+        with paddle.set_grad_enabled(True), self.decoder.differentiable_eval():
             for _ in range(self.config.svi_steps):
                 mu.stop_gradient = logvar.stop_gradient = False
                 z = reparameterize(mu, logvar, 1).squeeze(1)
                 loss = (self.token_nll(self.decode(dec_in, dec_mask, z), target, tgt_mask)
                         + gaussian_kl(mu, logvar).sum(-1)).sum()
-                g_mu, g_lv = paddle.grad(loss, [mu, logvar])
-                mu = (mu - self.config.svi_lr * g_mu).detach()
-                logvar = (logvar - self.config.svi_lr * g_lv).detach()
+                loss.backward()          # paddle.grad fails through the fused RNN op here
+                mu = (mu - self.config.svi_lr * mu.grad).detach()
+                logvar = (logvar - self.config.svi_lr * logvar.grad).detach()
+        for p in self.parameters():      # only (mu, logvar) were being optimised
+            p.clear_gradient(False)
         return mu, logvar

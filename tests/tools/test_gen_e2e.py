@@ -118,3 +118,26 @@ def test_mi_stopping_rule_ends_the_aggressive_phase(tiny_ernie, tmp_path):
     note = model.after_eval({"mi": 0.4})
     assert "ended" in note and not model.aggressive_active()
     assert model.after_eval({"mi": 0.9}) is None and not model.aggressive_active()
+
+
+def test_svi_refinement_raises_the_elbo(trained):
+    """SA-VAE: refining (mu, logvar) by gradient steps on each sentence's ELBO helps it."""
+    out, _ = trained
+    _, task, model, _ = runner.load_model_dir(out / "best")
+    batch = task.collate(task.featurize(task.load_examples("dev")[:16], "dev"))
+    t = to_tensors(batch)
+    dec_in, dec_mask, target, tgt_mask = model._split(t["input_ids"], t["attention_mask"])
+    mu, logvar = model.encode(t["input_ids"], t["attention_mask"])
+
+    def neg_elbo(m, lv):
+        paddle.seed(0)
+        vals = []
+        for _ in range(8):
+            z = m + paddle.exp(0.5 * lv) * paddle.randn(m.shape)
+            rec = model.token_nll(model.decode(dec_in, dec_mask, z), target, tgt_mask)
+            vals.append(float((rec + 0.5 * (m ** 2 + lv.exp() - lv - 1).sum(-1)).mean()))
+        return np.mean(vals)
+
+    model.config.svi_steps, model.config.svi_lr = 10, 0.05
+    r_mu, r_lv = model.refine(mu, logvar, dec_in, dec_mask, target, tgt_mask)
+    assert neg_elbo(r_mu, r_lv) < neg_elbo(mu.detach(), logvar.detach())
