@@ -28,7 +28,8 @@ class ConfigError(ValueError):
     """A config that cannot be used: unknown key, wrong type, bad value or bad override."""
 
 
-def _f(default, help, choices=None, **kw):
+def option(default, help, choices=None, **kw):
+    """A dataclass field with its one-line ``help`` (and ``choices``) for validation and docs."""
     meta = {"help": help}
     if choices is not None:
         meta["choices"] = tuple(choices)
@@ -39,50 +40,50 @@ def _f(default, help, choices=None, **kw):
 
 @dataclass
 class GlobalConfig:
-    task: str = _f("doc", "Task to run; picks the Data schema and the dataset reader.",
+    task: str = option("doc", "Task to run; picks the Data schema and the dataset reader.",
                    choices=("doc", "seq", "rel", "gen"))
-    output_dir: str = _f("output/run", "Where config.yaml, train.log, vdl/, best/ and latest/ go.")
-    device: str = _f("auto", "auto uses a GPU when Paddle has one, else the CPU.",
+    output_dir: str = option("output/run", "Where config.yaml, train.log, vdl/, best/ and latest/ go.")
+    device: str = option("auto", "auto uses a GPU when Paddle has one, else the CPU.",
                      choices=("auto", "cpu", "gpu"))
-    seed: int = _f(42, "Seed for Python, NumPy and Paddle; also fixes the data order.")
-    log_interval: int = _f(10, "Log train loss, lr, grad norm and throughput every N steps.")
+    seed: int = option(42, "Seed for Python, NumPy and Paddle; also fixes the data order.")
+    log_interval: int = option(10, "Log train loss, lr, grad norm and throughput every N steps.")
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = _f(3, "Number of passes over the training set (ignored if max_steps > 0).")
-    max_steps: int = _f(0, "A positive value overrides epochs: train exactly this many steps.")
-    batch_size: int = _f(16, "Examples per optimizer step per device (before accumulation).")
-    eval_batch_size: int = _f(32, "Examples per forward pass during evaluation.")
-    grad_accum_steps: int = _f(1, "Accumulate gradients over N batches per optimizer step.")
-    max_grad_norm: float = _f(1.0, "Clip gradients to this global L2 norm (0 disables).")
-    eval_steps: int = _f(0, "Evaluate (and save latest/ and maybe best/) every N steps; "
+    epochs: int = option(3, "Number of passes over the training set (ignored if max_steps > 0).")
+    max_steps: int = option(0, "A positive value overrides epochs: train exactly this many steps.")
+    batch_size: int = option(16, "Examples per optimizer step per device (before accumulation).")
+    eval_batch_size: int = option(32, "Examples per forward pass during evaluation.")
+    grad_accum_steps: int = option(1, "Accumulate gradients over N batches per optimizer step.")
+    max_grad_norm: float = option(1.0, "Clip gradients to this global L2 norm (0 disables).")
+    eval_steps: int = option(0, "Evaluate (and save latest/ and maybe best/) every N steps; "
                             "0 means once per epoch.")
-    early_stopping_patience: int = _f(0, "Stop after N evaluations without improvement of the "
+    early_stopping_patience: int = option(0, "Stop after N evaluations without improvement of the "
                                          "main metric; 0 disables early stopping.")
-    amp: bool = _f(False, "Automatic mixed precision (GPU only; ignored with a warning on CPU).")
-    amp_dtype: str = _f("float16", "AMP compute dtype.", choices=("float16", "bfloat16"))
-    amp_level: str = _f("O1", "AMP level: O1 casts white-listed ops, O2 casts the model.",
+    amp: bool = option(False, "Automatic mixed precision (GPU only; ignored with a warning on CPU).")
+    amp_dtype: str = option("float16", "AMP compute dtype.", choices=("float16", "bfloat16"))
+    amp_level: str = option("O1", "AMP level: O1 casts white-listed ops, O2 casts the model.",
                         choices=("O1", "O2"))
-    num_workers: int = _f(0, "DataLoader worker processes (0 = load in the main process).")
+    num_workers: int = option(0, "DataLoader worker processes (0 = load in the main process).")
 
 
 @dataclass
 class OptimizerConfig:
-    name: str = _f("adamw", "Optimizer (AdamW, Loshchilov & Hutter 2019).", choices=("adamw",))
-    lr: float = _f(5e-5, "Peak learning rate of the backbone.")
-    head_lr: typing.Optional[float] = _f(None, "Peak learning rate of every parameter outside "
+    name: str = option("adamw", "Optimizer (AdamW, Loshchilov & Hutter 2019).", choices=("adamw",))
+    lr: float = option(5e-5, "Peak learning rate of the backbone.")
+    head_lr: typing.Optional[float] = option(None, "Peak learning rate of every parameter outside "
                                                "the backbone (null = lr).")
-    group_lrs: typing.Dict[str, float] = _f({}, "Per-sub-layer peak learning rates, e.g. "
+    group_lrs: typing.Dict[str, float] = option({}, "Per-sub-layer peak learning rates, e.g. "
                                                 "{crf: 0.01}; keys are attribute names of the "
                                                 "model's direct children.")
-    weight_decay: float = _f(0.01, "Decoupled weight decay; never applied to biases and norms.")
-    beta1: float = _f(0.9, "Adam beta1.")
-    beta2: float = _f(0.999, "Adam beta2.")
-    epsilon: float = _f(1e-8, "Adam epsilon.")
-    schedule: str = _f("linear", "Decay after warm-up.", choices=("linear", "cosine", "constant"))
-    warmup_ratio: float = _f(0.1, "Fraction of the total steps used for linear warm-up.")
-    warmup_steps: int = _f(0, "Warm-up steps; a positive value overrides warmup_ratio.")
+    weight_decay: float = option(0.01, "Decoupled weight decay; never applied to biases and norms.")
+    beta1: float = option(0.9, "Adam beta1.")
+    beta2: float = option(0.999, "Adam beta2.")
+    epsilon: float = option(1e-8, "Adam epsilon.")
+    schedule: str = option("linear", "Decay after warm-up.", choices=("linear", "cosine", "constant"))
+    warmup_ratio: float = option(0.1, "Fraction of the total steps used for linear warm-up.")
+    warmup_steps: int = option(0, "Warm-up steps; a positive value overrides warmup_ratio.")
 
 
 STATIC_SECTIONS = {"Global": GlobalConfig, "Train": TrainConfig, "Optimizer": OptimizerConfig}

@@ -18,7 +18,7 @@ later be fed as context.
 import os
 import re
 
-from ernie_res.data.errors import DataFormatError
+from ernie_res.data.errors import DataFormatError, iter_lines
 from ernie_res.data.tagging import from_spans, spans
 
 READ_SCHEMES = ("IOB2", "BIOES")
@@ -67,47 +67,40 @@ def read_conll(path, scheme="IOB2", encoding="utf-8"):
         words.clear()
         orig.clear()
 
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode(encoding)
-            except UnicodeDecodeError as err:
-                raise DataFormatError(path, lineno, f"expected {encoding} text, got undecodable "
-                                                    f"byte at column {err.start + 1}") from None
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                flush()
-                continue
-            fields = _SEPARATOR.split(line)
-            if "" in fields:
-                raise DataFormatError(path, lineno, f"expected non-empty fields separated by "
-                                                    f"single spaces, got an empty field "
-                                                    f"{fields.index('') + 1} in {line!r}")
-            if n_fields is None:
-                n_fields = len(fields)
-            if len(fields) != n_fields:
-                raise DataFormatError(path, lineno, f"expected {n_fields} fields like the first "
-                                                    f"non-blank line, got {len(fields)}")
-            if n_fields < 2:
-                raise DataFormatError(path, lineno, f"expected at least 2 fields (word ... tag), "
-                                                    f"got {n_fields}")
-            if fields[0] == DOCSTART:
-                if words:
-                    raise DataFormatError(path, lineno, f"expected a blank line before "
-                                                        f"{DOCSTART}, got it inside the sentence "
-                                                        f"starting at line {first_line}")
-                if started:
-                    doc_id += 1
-                sent_index, started = 0, True
-                continue
-            tag = fields[-1]
-            if not _TAG.fullmatch(tag):
-                raise DataFormatError(path, lineno, f"expected a tag 'O' or B-/I-/E-/S- followed "
-                                                    f"by a type, got {tag!r}")
-            if not words:
-                first_line = lineno
-            words.append(fields[0])
-            orig.append(tag)
+    for lineno, line in iter_lines(path, encoding):
+        if not line.strip():
+            flush()
+            continue
+        fields = _SEPARATOR.split(line)
+        if "" in fields:
+            raise DataFormatError(path, lineno, f"expected non-empty fields separated by "
+                                                f"single spaces, got an empty field "
+                                                f"{fields.index('') + 1} in {line!r}")
+        if n_fields is None:
+            n_fields = len(fields)
+        if len(fields) != n_fields:
+            raise DataFormatError(path, lineno, f"expected {n_fields} fields like the first "
+                                                f"non-blank line, got {len(fields)}")
+        if n_fields < 2:
+            raise DataFormatError(path, lineno, f"expected at least 2 fields (word ... tag), "
+                                                f"got {n_fields}")
+        if fields[0] == DOCSTART:
+            if words:
+                raise DataFormatError(path, lineno, f"expected a blank line before "
+                                                    f"{DOCSTART}, got it inside the sentence "
+                                                    f"starting at line {first_line}")
+            if started:
+                doc_id += 1
+            sent_index, started = 0, True
+            continue
+        tag = fields[-1]
+        if not _TAG.fullmatch(tag):
+            raise DataFormatError(path, lineno, f"expected a tag 'O' or B-/I-/E-/S- followed "
+                                                f"by a type, got {tag!r}")
+        if not words:
+            first_line = lineno
+        words.append(fields[0])
+        orig.append(tag)
     flush()
     return examples
 

@@ -27,7 +27,7 @@ import os
 import re
 
 from ernie_res.data.entity_markers import parse_marked
-from ernie_res.data.errors import DataFormatError
+from ernie_res.data.errors import DataFormatError, iter_lines
 
 OTHER = "Other"
 RELATIONS = ("Cause-Effect", "Component-Whole", "Content-Container", "Entity-Destination",
@@ -54,21 +54,7 @@ def split_label(label):
 
 def _read_lines(path, encoding):
     """``[(lineno, text)]`` without line endings; a BOM on line 1 is dropped."""
-    lines = []
-    with open(path, "rb") as f:
-        data = f.read()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()                  # the newline that ends the last line
-    for lineno, raw in enumerate(raw_lines, 1):
-        try:
-            line = raw.decode(encoding)
-        except UnicodeDecodeError as err:
-            raise DataFormatError(path, lineno, f"expected {encoding} text, got undecodable "
-                                                f"byte at column {err.start + 1}") from None
-        lines.append((lineno, line[:-1] if line.endswith("\r") else line))
+    lines = list(iter_lines(path, encoding))
     while lines and not lines[-1][1].strip():
         lines.pop()                      # blank lines at the very end
     return lines

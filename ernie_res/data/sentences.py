@@ -19,7 +19,7 @@ statistics, so a caller can see them. Everything else that is malformed raises
 import json
 import os
 
-from ernie_res.data.errors import DataFormatError
+from ernie_res.data.errors import DataFormatError, iter_lines
 
 __all__ = ["read_sentences", "FORMATS"]
 
@@ -80,19 +80,10 @@ def read_sentences(path, format="auto", encoding="utf-8"):
     examples = []
     blank = 0
     lineno = 0
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode(encoding)
-            except UnicodeDecodeError as err:
-                raise DataFormatError(path, lineno, f"expected {encoding} text, got undecodable "
-                                                    f"byte 0x{raw[err.start]:02x} at byte "
-                                                    f"{err.start + 1} of the line") from None
-            if lineno == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-            if not line.strip():
-                blank += 1
-                continue
-            text = _jsonl_text(path, lineno, line) if fmt == "jsonl" else line.strip()
-            examples.append({"id": f"{name}:{lineno}", "text": text, "line": lineno})
+    for lineno, line in iter_lines(path, encoding):
+        if not line.strip():
+            blank += 1
+            continue
+        text = _jsonl_text(path, lineno, line) if fmt == "jsonl" else line.strip()
+        examples.append({"id": f"{name}:{lineno}", "text": text, "line": lineno})
     return examples, {"lines": lineno, "blank": blank, "examples": len(examples)}

@@ -17,12 +17,13 @@ drive the EM-style alternation of He et al. 2019; ``after_eval(metrics)`` ends i
 dev mutual information stops rising; ``set_final_eval()`` switches evaluation to
 ``iw_samples`` importance samples.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ernie_res.config import option
 from ernie_res.engine.schedules import BetaSchedule
 from ernie_res.layers.attention import MaskedAttentionPooling
 from ernie_res.layers.lm_decoder import build_decoder
@@ -30,43 +31,36 @@ from ernie_res.layers.vae import (GaussianPosterior, LatentInjector, WordDropout
                                   gaussian_kl, reparameterize)
 
 
-def _f(default, help, choices=None):
-    meta = {"help": help}
-    if choices:
-        meta["choices"] = choices
-    return field(default=default, metadata=meta)
-
-
 @dataclass
 class TextVAEConfig:
-    name: str = _f("text_vae", "Model registry name.")
-    backbone: str = _f("ernie-2.0-base-en", "PaddleNLP checkpoint name or local directory "
+    name: str = option("text_vae", "Model registry name.")
+    backbone: str = option("ernie-2.0-base-en", "PaddleNLP checkpoint name or local directory "
                                             "(the encoder, and the decoder's vocabulary).")
-    freeze_encoder: bool = _f(False, "Keep ERNIE's weights fixed (pooling and posterior train).")
-    latent_size: int = _f(32, "Size of z; 0 gives the LM baseline (same decoder, no latent).")
-    decoder: str = _f("transformer", "Autoregressive decoder.", ("transformer", "gru"))
-    decoder_hidden: int = _f(256, "Decoder width.")
-    decoder_layers: int = _f(2, "Decoder layers.")
-    decoder_heads: int = _f(4, "Transformer decoder heads.")
-    max_len: int = _f(128, "Longest decoder input (word pieces).")
-    dropout: float = _f(0.1, "Decoder dropout.")
-    word_dropout: float = _f(0.0, "Probability of replacing a decoder input token by [UNK] "
+    freeze_encoder: bool = option(False, "Keep ERNIE's weights fixed (pooling and posterior train).")
+    latent_size: int = option(32, "Size of z; 0 gives the LM baseline (same decoder, no latent).")
+    decoder: str = option("transformer", "Autoregressive decoder.", ("transformer", "gru"))
+    decoder_hidden: int = option(256, "Decoder width.")
+    decoder_layers: int = option(2, "Decoder layers.")
+    decoder_heads: int = option(4, "Transformer decoder heads.")
+    max_len: int = option(128, "Longest decoder input (word pieces).")
+    dropout: float = option(0.1, "Decoder dropout.")
+    word_dropout: float = option(0.0, "Probability of replacing a decoder input token by [UNK] "
                                   "(Bowman et al. 2016).")
-    beta_schedule: str = _f("cyclical", "KL weight schedule.", ("constant", "linear", "cyclical"))
-    beta_max: float = _f(1.0, "Final / maximum KL weight.")
-    beta_warmup_steps: int = _f(1000, "Linear schedule: steps from 0 to beta_max.")
-    beta_cycles: int = _f(4, "Cyclical schedule: number of cycles M (Fu et al. 2019).")
-    beta_ratio: float = _f(0.5, "Cyclical schedule: increasing fraction R of each cycle.")
-    free_bits: float = _f(0.5, "Free-bits floor per latent dimension in nats (0 disables).")
-    aggressive: bool = _f(True, "EM-style aggressive encoder updates (He et al. 2019) until "
+    beta_schedule: str = option("cyclical", "KL weight schedule.", ("constant", "linear", "cyclical"))
+    beta_max: float = option(1.0, "Final / maximum KL weight.")
+    beta_warmup_steps: int = option(1000, "Linear schedule: steps from 0 to beta_max.")
+    beta_cycles: int = option(4, "Cyclical schedule: number of cycles M (Fu et al. 2019).")
+    beta_ratio: float = option(0.5, "Cyclical schedule: increasing fraction R of each cycle.")
+    free_bits: float = option(0.5, "Free-bits floor per latent dimension in nats (0 disables).")
+    aggressive: bool = option(True, "EM-style aggressive encoder updates (He et al. 2019) until "
                                 "the dev mutual information stops rising.")
-    aggressive_max_inner: int = _f(30, "At most this many encoder-only updates per E-step.")
-    dev_iw_samples: int = _f(0, "Importance samples for the NLL at evaluations during "
+    aggressive_max_inner: int = option(30, "At most this many encoder-only updates per E-step.")
+    dev_iw_samples: int = option(0, "Importance samples for the NLL at evaluations during "
                                 "training (0: report the negative ELBO).")
-    iw_samples: int = _f(500, "Importance samples for the NLL in tools/eval.py.")
-    svi_steps: int = _f(0, "SA-VAE refinement at evaluation: gradient steps on each "
+    iw_samples: int = option(500, "Importance samples for the NLL in tools/eval.py.")
+    svi_steps: int = option(0, "SA-VAE refinement at evaluation: gradient steps on each "
                            "sentence's (mu, log sigma^2) before scoring (Kim et al. 2018).")
-    svi_lr: float = _f(0.5, "Step size of that refinement.")
+    svi_lr: float = option(0.5, "Step size of that refinement.")
 
 
 class TextVAE(nn.Layer):

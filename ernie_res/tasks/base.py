@@ -28,7 +28,27 @@ class Task:
         if self.logger is not None:
             self.logger.info(msg)
 
+    # -- backbone
+    def prepare_backbone(self, encoder):
+        """Adapt ``encoder`` and ``self.tokenizer`` before featurising and ``build_model`` (REL
+        adds entity-marker tokens). Must be idempotent: it also runs on a reloaded checkpoint."""
+
     # -- data
+    def split_path(self, split, files, dataset):
+        """``Data.root / files[split]``, or a clear error naming the download command."""
+        from pathlib import Path
+
+        if split not in files:
+            raise ValueError(f"{self.name.upper()}: unknown split {split!r} (expected "
+                             f"{', '.join(files)})")
+        path = Path(self.data_cfg.root) / files[split]
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} not found: the {self.name} task expects {', '.join(files.values())} "
+                f"in Data.root; `python tools/download_data.py {dataset} --dest DIR` fetches "
+                f"them")
+        return path
+
     def load_examples(self, split):
         """Read one split of the dataset under ``Data.root`` (a list of example dicts)."""
         raise NotImplementedError

@@ -6,7 +6,6 @@ longer than ``Data.max_seq_len`` is cut to fit (its ``[SEP]`` kept) and every cu
 and reported; blank lines are counted by the reader.
 """
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import paddle
@@ -40,14 +39,8 @@ class GenTask(Task):
 
     def load_examples(self, split):
         d = self.data_cfg
-        files = {"train": d.train_file, "dev": d.dev_file, "test": d.test_file}
-        if split not in files:
-            raise ValueError(f"GEN: unknown split {split!r} (expected train, dev or test)")
-        path = Path(d.root) / files[split]
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: GEN expects {d.train_file}, "
-                                    f"{d.dev_file} and {d.test_file} in Data.root; `python "
-                                    f"tools/download_data.py ptb --dest DIR` fetches PTB")
+        path = self.split_path(split, {"train": d.train_file, "dev": d.dev_file,
+                                       "test": d.test_file}, "ptb")
         examples, stats = read_sentences(path)
         if d.max_examples > 0:
             examples = examples[:d.max_examples]

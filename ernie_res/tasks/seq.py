@@ -99,15 +99,8 @@ class SeqTask(Task):
     # -- data
     def load_examples(self, split):
         d = self.data_cfg
-        files = {"train": d.train_file, "dev": d.dev_file, "test": d.test_file}
-        if split not in files:
-            raise ValueError(f"SEQ: unknown split {split!r} (expected train, dev or test)")
-        path = Path(d.root) / files[split]
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} not found: SEQ expects the CoNLL-2003 files {d.train_file}, "
-                f"{d.dev_file} and {d.test_file} in Data.root; `python tools/download_data.py "
-                f"conll2003 --dest DIR` fetches them")
+        path = self.split_path(split, {"train": d.train_file, "dev": d.dev_file,
+                                       "test": d.test_file}, "conll2003")
         examples = read_conll(path, scheme=d.scheme)
         if d.max_examples > 0:
             examples = examples[:d.max_examples]

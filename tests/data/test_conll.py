@@ -114,7 +114,7 @@ def test_bad_lines_raise_with_file_and_line(tmp_path, text, line, message):
 
 def test_undecodable_bytes(tmp_path):
     path = write(tmp_path, None, data=b"a O\nb\xff O\n")
-    with pytest.raises(DataFormatError, match=r":2: expected utf-8 text, got undecodable byte "
+    with pytest.raises(DataFormatError, match=r":2: expected utf-8 text, got undecodable byte 0xff "
                                               r"at column 2$"):
         read_conll(path)
     assert read_conll(path, encoding="latin-1")[0]["words"] == ["a", "b\u00ff"]

@@ -180,7 +180,7 @@ def test_empty_and_undecodable_files(tmp_path):
     path = tmp_path / "BAD.TXT"
     path.write_bytes(FULL.encode() + b'8003\t"caf\xe9 <e1>a</e1> <e2>b</e2>"\n')
     with pytest.raises(DataFormatError, match=r"BAD.TXT:9: expected utf-8 text, got undecodable "
-                                              r"byte at column 10"):
+                                              r"byte 0xe9 at column 10"):
         read_semeval(str(path))
 
 

@@ -70,7 +70,7 @@ def test_jsonl_errors_name_file_and_line(tmp_path, line, message):
 def test_undecodable_bytes_name_file_and_line(tmp_path):
     path = write(tmp_path, "latin.txt", b"fine\n\nok caf\xe9 here\n")
     with pytest.raises(DataFormatError, match=re.escape(path) + r":3: expected utf-8 text, got "
-                                              r"undecodable byte 0xe9 at byte 7 of the line"):
+                                              r"undecodable byte 0xe9 at column 7"):
         read_sentences(path)
     examples, _ = read_sentences(path, encoding="latin-1")
     assert examples[1]["text"] == "ok café here"
