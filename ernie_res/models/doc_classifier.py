@@ -38,6 +38,14 @@ class DocClassifierConfig:
     dropout: float = field(default=0.1, metadata={"help": "Dropout in the head."})
 
 
+@paddle.jit.not_to_static
+def _check_inputs(input_ids, attention_mask):
+    if len(input_ids.shape) != 3 or list(attention_mask.shape) != list(input_ids.shape):
+        raise ValueError(f"DocClassifier: expected input_ids and attention_mask of shape "
+                         f"[batch_size, num_chunks, seq_len], got {list(input_ids.shape)} "
+                         f"and {list(attention_mask.shape)}")
+
+
 class DocClassifier(nn.Layer):
     Config = DocClassifierConfig
 
@@ -88,10 +96,7 @@ class DocClassifier(nn.Layer):
             dict: ``logits`` float32 ``[B, K]``, ``probs`` float32 ``[B, K]`` and, when
             labels are given, ``loss`` (mean cross entropy, a scalar).
         """
-        if input_ids.ndim != 3 or attention_mask.shape != input_ids.shape:
-            raise ValueError(f"DocClassifier: expected input_ids and attention_mask of shape "
-                             f"[batch_size, num_chunks, seq_len], got {list(input_ids.shape)} "
-                             f"and {list(attention_mask.shape)}")
+        _check_inputs(input_ids, attention_mask)
         b, c, t = input_ids.shape
         flat_ids = input_ids.reshape([b * c, t])                             # shape: [B*C, T]
         flat_mask = attention_mask.reshape([b * c, t])                       # shape: [B*C, T]

@@ -179,3 +179,24 @@ def test_data_parallel_launch_on_cpu(tiny_ernie, tmp_path):
     assert "eval @ step" not in worker1 and "ernie_res train" not in worker1
     losses = read_scalars(out / "vdl")["train/loss"]
     assert [s for s, _ in losses] == list(range(1, 7))
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_export_loads_in_paddle_inference_and_matches(trained, tmp_path):
+    from ernie_res.engine.export import load_predictor, predict
+
+    out, _ = trained
+    assert tool("export_model").main(["--model_dir", str(out / "best"),
+                                      "--output", str(tmp_path / "inf" / "model")]) == 0
+    assert (tmp_path / "inf" / "model.json").is_file()
+    assert (tmp_path / "inf" / "model.pdiparams").is_file()
+    _, task, model, _ = runner.load_model_dir(out / "best", device="cpu")
+    batch = task.collate(task.featurize(task.load_examples("test")[:5], "test"))
+    import paddle
+
+    ref = model(paddle.to_tensor(batch["input_ids"]),
+                paddle.to_tensor(batch["attention_mask"]))["probs"].numpy()
+    got = predict(load_predictor(str(tmp_path / "inf" / "model")), batch["input_ids"],
+                  batch["attention_mask"])
+    np.testing.assert_allclose(got, ref, atol=1e-5)
