@@ -41,8 +41,7 @@ def main():
     py = sys.executable
     out = Path(a.out)
     tiny, run_dir = out / "tiny_ernie", out / "demo_doc"
-    run([py, "tools/make_tiny_ernie.py", "--output", str(tiny), "--corpus",
-         "data/sample/20news-bydate/20news-bydate-train"])
+    run([py, "tools/make_tiny_ernie.py", "--output", str(tiny)])
     run([py, "tools/train.py", "-c", "configs/doc/20ng_tiny.yaml", "-o",
          f"Global.output_dir={run_dir}", f"Model.backbone={tiny}"])
     run([py, "tools/eval.py", "--model_dir", str(run_dir / "best"), "--split", "test"])

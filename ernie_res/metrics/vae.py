@@ -247,12 +247,14 @@ class VAEMetric(Metric):
         mu, logvar = self._cat(self._mu), self._cat(self._logvar)
         nll = self._cat(self._iw) if self._iw else rec + kl  # shape: [N]
         au = active_units(mu, self.au_threshold)[0] if len(mu) >= 2 else 0
+        # a model without a latent (the LM baseline passes [N, 0]) has I(x; z) = 0 exactly
+        mi = mutual_information(mu, logvar, seed=self.seed) if mu.shape[1] > 0 else 0.0
         return {"elbo": float(-(rec + kl).mean()),
                 "rec": float(rec.mean()),
                 "kl": float(kl.mean()),
                 "nll": float(nll.mean()),
                 "ppl": float(np.exp(min(nll.sum() / tokens.sum(), 709.0))),
-                "mi": mutual_information(mu, logvar, seed=self.seed),
+                "mi": mi,
                 "au": float(au),
                 "neg_nll": float(-nll.mean())}
 

@@ -168,7 +168,7 @@ class TextVAE(nn.Layer):
 
         Returns:
             dict: ``loss`` (scalar), ``rec`` / ``kl`` / ``num_tokens`` ``[B]``, ``mu`` /
-            ``logvar`` ``[B, Z]`` (zeros ``[B, 1]`` for the LM), ``log`` (scalars to plot),
+            ``logvar`` ``[B, Z]`` (``[B, 0]`` for the LM), ``log`` (scalars to plot),
             and in evaluation ``iw_nll [B]`` when importance samples are configured.
         """
         dec_in, dec_mask, target, tgt_mask = self._split(input_ids, attention_mask)
@@ -176,7 +176,7 @@ class TextVAE(nn.Layer):
         b = input_ids.shape[0]
         if self.config.latent_size == 0:
             rec = self.token_nll(self.decode(dec_in, dec_mask, None), target, tgt_mask)
-            zeros = paddle.zeros([b, 1], dtype="float32")
+            zeros = paddle.zeros([b, 0], dtype="float32")      # no latent dimensions
             return {"loss": rec.mean(), "rec": rec, "kl": paddle.zeros([b]), "mu": zeros,
                     "logvar": zeros, "num_tokens": num_tokens, "iw_nll": rec,
                     "log": {"rec": rec.mean()}}

@@ -78,6 +78,7 @@ def test_lm_baseline_trains_on_the_same_tokenisation(tiny_ernie, tmp_path):
     assert state["best"] is not None
     metrics, _, _ = runner.run_eval(tmp_path / "lm" / "best", "test")
     assert metrics["kl"] == 0 and metrics["nll"] == pytest.approx(metrics["rec"], rel=1e-6)
+    assert metrics["mi"] == 0 and metrics["au"] == 0          # no latent, exactly
 
 
 def test_e_step_changes_only_encoder_and_m_step_only_decoder(tiny_ernie, tmp_path):
