@@ -1,6 +1,7 @@
 """Evaluate a trained model directory on a dataset split.
 
     python tools/eval.py --model_dir OUT/best [--split test] [-o Data.root=DIR]
+                         [--answer_file PATH]   (REL: the official ID<TAB>label answer file)
 
 Prints the task's report; the last line is the metrics as one JSON object.
 """
@@ -19,13 +20,25 @@ def main(argv=None):
                    help="override keys of the saved config, e.g. Data.root=DIR")
     p.add_argument("--batch_size", type=int, default=None)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
+    p.add_argument("--answer_file", default=None, metavar="PATH",
+                   help="also write the predictions in the task's official answer format "
+                        "(REL: ID<TAB>label per line, for the SemEval Perl scorer)")
     a = p.parse_args(argv)
     from ernie_res.config import ConfigError
     from ernie_res.data.errors import DataFormatError
     from ernie_res.engine.runner import run_eval
 
     try:
-        metrics, metric, _ = run_eval(a.model_dir, a.split, a.override, a.batch_size, a.device)
+        metrics, metric, task = run_eval(a.model_dir, a.split, a.override, a.batch_size,
+                                         a.device)
+        if a.answer_file:
+            if not hasattr(task, "write_answer_file"):
+                print(f"error: task {task.name!r} has no official answer format; "
+                      f"--answer_file is not supported", file=sys.stderr)
+                return 2
+            # the split is re-read (deterministic) to pair predictions with example IDs
+            task.write_answer_file(a.answer_file, task.load_examples(a.split), metric)
+            print(f"answer file written to {a.answer_file}", file=sys.stderr)
     except (ConfigError, DataFormatError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -38,6 +38,7 @@ def train(config, resume=None):
     encoder, tokenizer = load_backbone(config.Model.backbone)
     task_cls = TASKS[config.Global.task]
     task = task_cls(config, tokenizer, logger=logger)
+    task.prepare_backbone(encoder)  # e.g. REL's marker tokens, before featurising
     train_ex = task.load_examples("train")
     dev_ex = task.load_examples("dev")
     task.labels = task.build_labels(train_ex)
@@ -72,6 +73,7 @@ def load_model_dir(model_dir, overrides=(), device="auto"):
     encoder, tokenizer = backbone_from_config(Path(model_dir) / "backbone")
     task = TASKS[config.Global.task](config, tokenizer, labels=labels,
                                       logger=get_logger(None))
+    task.prepare_backbone(encoder)  # a no-op when backbone/ already holds the changes
     model = task.build_model(encoder)
     model.set_state_dict(paddle.load(str(Path(model_dir) / checkpoint.MODEL_FILE)))
     model.eval()

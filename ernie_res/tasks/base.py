@@ -44,7 +44,8 @@ class Task:
         path = Path(self.data_cfg.root) / files[split]
         if not path.is_file():
             raise FileNotFoundError(
-                f"{path} not found: the {self.name} task expects {', '.join(files.values())} "
+                f"{path} not found: the {self.name} task expects "
+                f"{', '.join(dict.fromkeys(files.values()))} "
                 f"in Data.root; `python tools/download_data.py {dataset} --dest DIR` fetches "
                 f"them")
         return path

@@ -1,0 +1,217 @@
+"""REL end to end on the bundled SemEval-layout sample with a tiny ERNIE: train, eval (answer
+files), infer, the marker setup across save/reload, and entity-safe truncation."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ernie_res.config import load_config
+from ernie_res.data.semeval import LABELS, read_semeval
+from ernie_res.engine import runner
+from ernie_res.engine.vdl import read_scalars
+from ernie_res.metrics.semeval import score_answer_file, write_answer_file
+from ernie_res.models.backbone import backbone_from_config, load_backbone
+from ernie_res.tasks.rel import RelTask
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data/sample/semeval2010"
+MARKERS = ["[E1]", "[/E1]", "[E2]", "[/E2]"]
+
+
+def tool(name):
+    sys.path.insert(0, str(ROOT / "tools"))
+    spec = importlib.util.spec_from_file_location(f"rel_tool_{name}",
+                                                  ROOT / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def config(out, tiny, *extra):
+    return load_config(ROOT / "configs/rel/semeval2010_tiny.yaml", [
+        f"Global.output_dir={out}", f"Model.backbone={tiny}", "Global.log_interval=1",
+        "Train.max_steps=40", "Train.eval_steps=20", "Data.max_seq_len=48", *extra])
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_ernie, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rel_run")
+    state = runner.train(config(out, tiny_ernie))
+    return out, state
+
+
+def test_training_reduces_loss_and_logs_everything(trained):
+    from visualdl import LogReader
+
+    out, state = trained
+    losses = [v for _, v in read_scalars(out / "vdl")["train/loss"]]
+    assert len(losses) == 40
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3
+    for d in ("best", "latest"):
+        for f in ("model_state.pdparams", "config.yaml", "labels.json", "backbone/config.json",
+                  "backbone/vocab.txt"):
+            assert (out / d / f).is_file(), f"{d}/{f}"
+    assert json.loads((out / "best/labels.json").read_text()) == list(LABELS)
+    assert [h["step"] for h in state["history"]] == [20, 40]
+    tags = {}
+    for f in (out / "vdl").glob("vdlrecords.*.log"):
+        for kind, names in LogReader(file_path=str(f)).get_tags().items():
+            tags.setdefault(kind, set()).update(names)
+    assert {"train/loss", "train/lr", "eval/macro_f1", "eval/accuracy", "eval/loss",
+            "eval/f1_Cause-Effect", "eval/f1_Product-Producer"} <= tags["scalar"]
+    assert {f"pr_curve/{label}" for label in LABELS} <= tags["pr_curve"]
+    assert "eval/confusion_matrix" in tags["image"]
+
+
+def test_markers_survive_the_checkpoint_and_eval_reproduces_dev(trained, tiny_ernie, capsys):
+    from paddlenlp.transformers import AutoTokenizer
+
+    out, state = trained
+    tok = AutoTokenizer.from_pretrained(str(out / "best/backbone"))
+    assert tok.tokenize("the [E1] lecture [/E1] on [E2] taxes [/E2] .")[1::2][:4] == \
+        ["[E1]", "[/E1]", "[E2]", "[/E2]"]
+    base = json.loads((Path(tiny_ernie) / "config.json").read_text())["vocab_size"]
+    saved = json.loads((out / "best/backbone/config.json").read_text())["vocab_size"]
+    assert saved == base + 4 and tok.convert_tokens_to_ids(MARKERS) == list(range(base, base + 4))
+    metrics, _, _ = runner.run_eval(out / "best", "dev")
+    assert metrics["macro_f1"] == state["best"]                   # bit-for-bit the same
+    assert dict(read_scalars(out / "vdl")["eval/macro_f1"])[state["best_step"]] == \
+        pytest.approx(state["best"], abs=1e-4)
+    assert tool("eval").main(["--model_dir", str(out / "best"), "--split", "dev"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["macro_f1"] == pytest.approx(state["best"], abs=1e-6)
+
+
+def test_answer_file_scores_like_eval(trained, tmp_path, capsys):
+    out, _ = trained
+    answer = tmp_path / "answers" / "proposed.txt"
+    assert tool("eval").main(["--model_dir", str(out / "best"), "--answer_file",
+                              str(answer)]) == 0
+    printed = capsys.readouterr().out
+    assert "(9+1)-way evaluation with directionality taken into account" in printed
+    metrics = json.loads(printed.strip().splitlines()[-1])
+    gold = read_semeval(SAMPLE / "TEST_FILE_FULL.TXT")
+    text = answer.read_bytes().decode("utf-8")
+    lines = text.split("\n")
+    assert lines[-1] == "" and len(lines) - 1 == len(gold) == 60   # every line ends in \n
+    assert [l.split("\t")[0] for l in lines[:-1]] == [e["id"] for e in gold]
+    assert all(l.split("\t")[1] in LABELS for l in lines[:-1])
+    key = tmp_path / "key.txt"
+    write_answer_file(key, [e["id"] for e in gold], [e["label"] for e in gold])
+    scored = score_answer_file(answer, key).accumulate()
+    assert scored["macro_f1"] == pytest.approx(metrics["macro_f1"], abs=1e-6)
+    assert scored["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-6)
+
+
+def test_unlabelled_test_file_with_key_scores_the_same(trained, tmp_path):
+    out, _ = trained
+    raw = (SAMPLE / "TEST_FILE_FULL.TXT").read_bytes().decode("utf-8").split("\r\n")
+    (tmp_path / "TEST_FILE.TXT").write_bytes("".join(l + "\r\n" for l in raw[0::4] if l)
+                                             .encode("utf-8"))
+    (tmp_path / "TEST_FILE_KEY.TXT").write_bytes("".join(
+        f"{s.split(chr(9))[0]}\t{lab}\r\n" for s, lab in zip(raw[0::4], raw[1::4]) if s)
+        .encode("utf-8"))
+    full, _, _ = runner.run_eval(out / "best", "test")
+    keyed, _, _ = runner.run_eval(out / "best", "test", overrides=[
+        f"Data.root={tmp_path}", "Data.test_file=TEST_FILE.TXT",
+        "Data.test_key=TEST_FILE_KEY.TXT"])
+    assert keyed == full
+    with pytest.raises(ValueError, match="has 60 unlabelled examples; set Data.test_key"):
+        runner.run_eval(out / "best", "test", overrides=[f"Data.root={tmp_path}",
+                                                         "Data.test_file=TEST_FILE.TXT"])
+
+
+def test_infer_mixed_inputs_one_row_per_line(trained, tmp_path):
+    out, _ = trained
+    marked = tmp_path / "in.txt"
+    marked.write_text('8001\t"The <e1>virus</e1> caused severe <e2>fever</e2>."\n'
+                      "The <e1>lecture</e1> was about <e2>taxes.\n"
+                      "\n"
+                      "All the <e1>coins</e1> sat inside the old <e2>box</e2>.\n",
+                      encoding="utf-8")
+    records, errors = runner.run_infer(out / "best", marked, tmp_path / "p.jsonl", top_k=3)
+    rows = [json.loads(l) for l in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["8001", "in.txt:2", "in.txt:4"]
+    assert rows[1] == {"id": "in.txt:2", "error": f"{marked}:2: expected exactly one </e2>, "
+                                                  f"got 0 in 'The <e1>lecture</e1> was about "
+                                                  f"<e2>taxes.'"}
+    assert len(records) == 2 and len(errors) == 1 and errors[0]["line"] == 2
+    for r in (rows[0], rows[2]):
+        assert r["label"] in LABELS and len(r["top_k"]) == 3
+        assert r["top_k"][0] == {"label": r["label"], "prob": r["prob"]}
+        if r["label"] == "Other":
+            assert r["relation"] == "Other" and r["direction"] is None
+        else:
+            assert r["label"] == f"{r['relation']}({r['direction']})"
+    assert (rows[0]["e1"], rows[0]["e2"], rows[2]["e1"]) == ("virus", "fever", "coins")
+
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(json.dumps({"text": "The virus caused fever.", "e1": [4, 9],
+                                 "e2": [17, 22], "id": 7}) + "\n"
+                     + json.dumps({"text": "The virus caused fever.", "e1": [4, 9],
+                                   "e2": [6, 12]}) + "\n", encoding="utf-8")
+    records, errors = runner.run_infer(out / "best", jsonl, tmp_path / "q.jsonl")
+    rows = [json.loads(l) for l in (tmp_path / "q.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["7", "in.jsonl:2"]
+    assert rows[0]["e1"] == "virus" and rows[0]["e2"] == "fever"
+    assert rows[1]["error"] == (f"{jsonl}:2: expected non-overlapping e1 and e2, got [4, 9] "
+                                f"and [6, 12]")
+
+
+def test_truncation_keeps_both_entities(trained, tiny_ernie):
+    out, _ = trained
+    cfg = config(out, tiny_ernie, "Data.max_seq_len=24")
+    encoder, tok = load_backbone(str(tiny_ernie))
+    task = RelTask(cfg, tok, labels=list(LABELS))
+    task.prepare_backbone(encoder)
+    ids = tok.convert_tokens_to_ids(MARKERS)
+    pad = " ".join(["the old house"] * 20)
+    near = f"{pad} the virus caused fever {pad}"
+    s = near.index("virus")
+    far = f"the virus {pad} {pad} caused fever today"
+    examples = [{"id": "1", "text": near, "e1": [s, s + 5], "e2": [near.index("fever"),
+                                                                   near.index("fever") + 5],
+                 "label": "Cause-Effect(e1,e2)"},
+                {"id": "2", "text": far, "e1": [4, 9], "e2": [far.index("fever"),
+                                                              far.index("fever") + 5],
+                 "label": "Cause-Effect(e1,e2)"}]
+    feats = task.featurize(examples, "test")
+    assert len(feats) == 2                                          # nothing dropped
+    for f, ex in zip(feats, examples):
+        x = f["input_ids"]
+        assert len(x) == 24 and x[0] == tok.cls_token_id and x[-1] == tok.sep_token_id
+        (a1, b1), (a2, b2) = f["e1_span"], f["e2_span"]
+        assert [x[a1], x[b1], x[a2], x[b2]] == ids                 # the marker ids
+        for (a, b), span in (((a1, b1), ex["e1"]), ((a2, b2), ex["e2"])):
+            text = ex["text"][span[0]:span[1]]
+            assert x[a + 1:b] == tok.convert_tokens_to_ids(tok.tokenize(text))
+    batch = task.collate(feats)
+    assert batch["e1_span"].shape == (2, 2) and batch["labels"].tolist() == [1, 1]
+    # no window can hold entities that are alone longer than the budget: a clear error
+    long_ent = {"id": "3", "text": pad, "e1": [0, len(pad) - 6], "e2": [len(pad) - 5,
+                                                                        len(pad)]}
+    with pytest.raises(ValueError, match=r"REL: test example 3: .*raise Data.max_seq_len"):
+        task.featurize([long_ent], "test")
+
+
+def test_prepare_backbone_is_idempotent_and_initialises_to_the_mean(trained, tiny_ernie):
+    out, _ = trained
+    cfg = config(out, tiny_ernie)
+    encoder, tok = load_backbone(str(tiny_ernie))
+    old = encoder.get_input_embeddings().weight.numpy().copy()
+    task = RelTask(cfg, tok)
+    task.prepare_backbone(encoder)
+    new = encoder.get_input_embeddings().weight.numpy()
+    n = old.shape[0]
+    assert new.shape[0] == n + 4 and encoder.config.vocab_size == n + 4
+    np.testing.assert_array_equal(new[:n], old)
+    np.testing.assert_allclose(new[n:], np.repeat(old.mean(0, keepdims=True), 4, 0),
+                               rtol=1e-5, atol=1e-7)
+    task.prepare_backbone(encoder)                                   # second call: no change
+    assert encoder.get_input_embeddings().weight.shape[0] == n + 4 and len(tok) == n + 4
+    enc2, tok2 = backbone_from_config(out / "best/backbone")       # the reload path
+    RelTask(cfg, tok2).prepare_backbone(enc2)
+    assert enc2.get_input_embeddings().weight.shape[0] == n + 4 and len(tok2) == n + 4
