@@ -19,20 +19,22 @@ unless the transitions are symmetric (and a ``relu`` hides the resulting negativ
 
 Implementation notes (the speed-ups are measured in ``docs/benchmarks.md``):
 
-* Everything is batched over the batch; the only Python loops run over time steps, and each
-  step costs a few Paddle op dispatches. To halve their number, a forward sweep from the left
+* Nothing loops over the batch; the only Python loops run over time steps, and each step
+  costs a few Paddle op dispatches. To halve their number, a forward sweep from the left
   (alpha) and a backward sweep from the right (beta) run together in the same ops, stacked along
   the batch axis, and meet at t = T // 2: log Z = logsumexp_j(alpha_t[j] + beta_t[j]) holds at
   every t (Collins' notes), and with max in place of logsumexp this is the Viterbi score.
-* The per-step potentials ``emissions[t, j] + transitions[i, j]`` are built by two matmuls
-  (``_potentials``): Paddle's CPU broadcasting add is tens of times slower than a GEMM at these
-  sizes.
+* All per-step potentials ``emissions[t, j] + transitions[i, j]`` come from one matmul of
+  per-step features with a fixed pattern (``_potentials``): Paddle's CPU broadcasting add is
+  tens of times slower than a GEMM at these sizes.
 * A padded step (mask 0) gets the "carry" potential: 0 on the diagonal and ``_NO_CARRY`` = -1e9
   off it. Both sweeps then carry their state through padded steps unchanged (exp(-1e9 + any
   realistic score gap) is exactly 0), Viterbi backpointers there are the identity, and the
   backward sweep's start state (the end transitions) reaches each sequence's last real step.
-* Forbidden transitions (``constraints``) get ``NEG_PENALTY`` = -1e4, not -inf, so that
-  gradients stay finite.
+* Forbidden transitions (``constraints``) get ``NEG_PENALTY`` = -1e4 in training, not -inf,
+  so that gradients stay finite, and ``DECODE_PENALTY`` = -1e9 in decoding, so that constrained
+  Viterbi returns a valid path even for emissions of +-1e4 (-1e4 is not enough there; -inf
+  would turn into NaN in the potentials' matmul).
 * Inputs are checked on the host (one small device-to-host copy per call) and Viterbi
   backtracking runs in numpy. The layer is for dynamic-graph use: the loops over time steps do
   not convert to a static graph.
@@ -43,9 +45,10 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-__all__ = ["LinearChainCRF", "allowed_transitions", "NEG_PENALTY"]
+__all__ = ["LinearChainCRF", "allowed_transitions", "NEG_PENALTY", "DECODE_PENALTY"]
 
-NEG_PENALTY = -1e4  # added to a forbidden transition score
+NEG_PENALTY = -1e4  # added to a forbidden transition score in training (constrain_training=True)
+DECODE_PENALTY = -1e9  # added to a forbidden transition score in viterbi_decode
 _NO_CARRY = -1e9  # off-diagonal "carry" potential at padded steps
 _REDUCTIONS = ("mean", "sum", "none")
 _PREFIXES = {"IOB2": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
@@ -111,10 +114,11 @@ class LinearChainCRF(nn.Layer):
     Args:
         num_labels (int): number of tags L.
         constraints (tuple, optional): ``(allowed [L, L], allowed_start [L], allowed_end [L])``
-            bool arrays or tensors, e.g. from :func:`allowed_transitions`. Forbidden transitions
-            get ``NEG_PENALTY`` added. Stored as (persistable, non-trainable) buffers.
-        constrain_training (bool): also apply the constraints in ``log_partition``, ``score``
-            and ``nll``. Viterbi decoding always applies them.
+            bool arrays or tensors, e.g. from :func:`allowed_transitions`. Stored as
+            (persistable, non-trainable) buffers. Viterbi decoding always applies them
+            (``DECODE_PENALTY`` on a forbidden transition).
+        constrain_training (bool): also apply them (``NEG_PENALTY``) in ``log_partition``,
+            ``score`` and ``nll``.
 
     Parameters (float32, uniform in [-0.1, 0.1]): ``transitions [L, L]`` (score of i -> j),
     ``start_transitions [L]``, ``end_transitions [L]``; these are all of ``parameters()``.
@@ -138,6 +142,8 @@ class LinearChainCRF(nn.Layer):
             self.create_parameter(shape, dtype="float32", default_initializer=init) for shape in shapes
         )
         self.constrained = constraints is not None
+        if self.constrain_training and not self.constrained:
+            raise ValueError("LinearChainCRF: expected constraints with constrain_training=True, got None")
         if self.constrained:
             if not isinstance(constraints, (tuple, list)) or len(constraints) != 3:
                 raise ValueError("LinearChainCRF: expected constraints=(allowed, allowed_start, allowed_end), "
@@ -181,7 +187,7 @@ class LinearChainCRF(nn.Layer):
             raise ValueError(f"LinearChainCRF: expected reduction in {_REDUCTIONS}, got {reduction!r}")
         with paddle.amp.auto_cast(enable=False):
             emissions, tags, mask = self._validate(emissions, tags, mask, lengths)
-            params = self._params(emissions.dtype, self.constrain_training)
+            params = self._params(emissions.dtype, self._training_penalty())
             nll = self._log_partition(emissions, mask, *params) - self._score(emissions, tags, mask, *params)
         if reduction == "none":
             return nll  # shape: [B]
@@ -196,7 +202,7 @@ class LinearChainCRF(nn.Layer):
         """
         with paddle.amp.auto_cast(enable=False):
             emissions, _, mask = self._validate(emissions, None, mask, lengths)
-            return self._log_partition(emissions, mask, *self._params(emissions.dtype, self.constrain_training))
+            return self._log_partition(emissions, mask, *self._params(emissions.dtype, self._training_penalty()))
 
     def score(self, emissions, tags, mask=None, lengths=None):
         """Unnormalised score of the given tag paths over their real steps. Arguments as in
@@ -207,7 +213,7 @@ class LinearChainCRF(nn.Layer):
         """
         with paddle.amp.auto_cast(enable=False):
             emissions, tags, mask = self._validate(emissions, tags, mask, lengths)
-            return self._score(emissions, tags, mask, *self._params(emissions.dtype, self.constrain_training))
+            return self._score(emissions, tags, mask, *self._params(emissions.dtype, self._training_penalty()))
 
     def viterbi_decode(self, emissions, mask=None, lengths=None):
         """Highest-scoring path of each sequence (constraints always applied), without gradient.
@@ -223,7 +229,7 @@ class LinearChainCRF(nn.Layer):
         """
         with paddle.no_grad(), paddle.amp.auto_cast(enable=False):
             emissions, _, mask = self._validate(emissions, None, mask, lengths)
-            trans, start, end = self._params(emissions.dtype, self.constrained)
+            trans, start, end = self._params(emissions.dtype, DECODE_PENALTY if self.constrained else None)
             batch_size, seq_len, num_labels = emissions.shape
             middle = seq_len // 2
             state = self._initial_state(emissions, start, end)  # shape: [2B, 1, L]
@@ -257,15 +263,18 @@ class LinearChainCRF(nn.Layer):
 
     # ------------------------------------------------------------------ math
 
-    def _params(self, dtype, constrained):
-        """Transitions ``[L, L]``, start ``[L]`` and end ``[L]`` scores in ``dtype``, plus the
-        constraint penalties if ``constrained``."""
+    def _training_penalty(self):
+        return NEG_PENALTY if self.constrained and self.constrain_training else None
+
+    def _params(self, dtype, penalty):
+        """Transitions ``[L, L]``, start ``[L]`` and end ``[L]`` scores in ``dtype``, with
+        ``penalty`` added to the forbidden ones (none if ``penalty`` is None)."""
         params = [self.transitions, self.start_transitions, self.end_transitions]
         if dtype != paddle.float32:
             params = [p.astype(dtype) for p in params]
-        if constrained:
+        if penalty is not None:
             allowed = (self.allowed, self.allowed_start, self.allowed_end)
-            params = [p + (~a).astype(dtype) * NEG_PENALTY for p, a in zip(params, allowed)]
+            params = [p + (~a).astype(dtype) * penalty for p, a in zip(params, allowed)]
         return params
 
     @staticmethod
@@ -281,9 +290,9 @@ class LinearChainCRF(nn.Layer):
 
         With m = T // 2, sweep step k (k = 0 .. m - 1) moves the forward half from t = k to
         k + 1 and the backward half from t = u_k to u_k - 1, where u_k = T - 1 - k, plus 1 if T
-        is even (then u_0 = T is a carry step, so that both halves take m steps and meet at m).
-        Real steps get ``emissions[t, j] + trans[i, j]``, padded steps the carry potential
-        (0 if i == j else ``_NO_CARRY``).
+        is even (then u_0 = T is an extra carry step, so that both halves take m steps and meet
+        at m). Real steps get ``emissions[t, j] + trans[i, j]``, padded steps the carry
+        potential (0 if i == j else ``_NO_CARRY``).
 
         Args:
             emissions (Tensor): float ``[B, T, L]``. mask (Tensor): bool ``[B, T]``.
@@ -297,30 +306,27 @@ class LinearChainCRF(nn.Layer):
         middle, dtype, flat = seq_len // 2, emissions.dtype, num_labels * num_labels
         if middle == 0:
             return []
-        real = mask.t()  # shape: [T, B]
-        emissions = paddle.where(mask.unsqueeze(2).expand_as(emissions), emissions, paddle.zeros_like(emissions))
-        emissions = emissions.transpose([1, 0, 2])  # shape: [T, B, L], 0 at padded steps
-        forward_e, forward_real = emissions[1 : middle + 1], real[1 : middle + 1]  # shape: [m, B, L], [m, B]
-        backward_e = emissions[seq_len - 1 : middle : -1]  # shape: [T - 1 - m, B, L], steps T - 1 .. m + 1
-        backward_real = real[seq_len - 1 : middle : -1]  # shape: [T - 1 - m, B]
-        if seq_len % 2 == 0:  # the carry step u_0 = T first
-            backward_e = paddle.concat([paddle.zeros([1, batch_size, num_labels], dtype=dtype), backward_e])
-            backward_real = paddle.concat([paddle.zeros([1, batch_size], dtype="bool"), backward_real])
-        sweep_real = paddle.stack([forward_real, backward_real], axis=1).astype("int64")  # shape: [m, 2, B]
-        features = paddle.concat([  # shape: [m, 2, B, L + 2]: emissions, one-hot (padded, real)
-            paddle.stack([forward_e, backward_e], axis=1),
-            F.one_hot(sweep_real, 2).astype(dtype),
-        ], axis=3)
+        zeros = paddle.zeros_like(emissions)
+        emissions = paddle.where(mask.unsqueeze(2).expand_as(emissions), emissions, zeros)  # shape: [B, T, L]
+        # per-step features: emissions (0 at padded steps), then one-hot (padded, real); step T: carry
+        kind = F.one_hot(mask.astype("int64"), 2).astype(dtype)  # shape: [B, T, 2]
+        carry_step = F.one_hot(paddle.full([batch_size, 1], num_labels, dtype="int64"), num_labels + 2)
+        features = paddle.concat([paddle.concat([emissions, kind], axis=2), carry_step.astype(dtype)], axis=1)
+        order = np.stack([np.arange(1, middle + 1), np.arange(seq_len - seq_len % 2, middle, -1)], axis=1)
+        order = paddle.to_tensor(order.reshape([-1]), place=emissions.place)  # k + 1, u_k for k = 0 .. m - 1
+        features = paddle.index_select(features, order, axis=1)  # shape: [B, 2m, L + 2], sweep order
+        features = features.transpose([1, 0, 2]).reshape([middle, 2, batch_size, num_labels + 2])
         eye = paddle.eye(num_labels, dtype=dtype)  # shape: [L, L]
-        carry = ((1 - eye) * _NO_CARRY).flatten()  # shape: [L * L], symmetric
-        weights = paddle.stack([  # shape: [2, L + 2, L * L], one [L + 2, L * L] block per half
+        carry = ((1 - eye) * _NO_CARRY).reshape([1, flat])  # shape: [1, L * L], symmetric
+        weights = paddle.stack([  # shape: [2, L + 2, L * L], one block per half, rows as the features
             # row k < L puts emissions[t, k] where the later tag is k: (j, i) = (k, *) / (i, j) = (*, k)
-            paddle.concat([eye.repeat_interleave(num_labels, axis=1), carry[None], trans.t().reshape([1, flat])]),
-            paddle.concat([eye.tile([1, num_labels]), carry[None], trans.reshape([1, flat])]),
+            paddle.concat([eye.repeat_interleave(num_labels, axis=1), carry, trans.t().reshape([1, flat])]),
+            paddle.concat([eye.tile([1, num_labels]), carry, trans.reshape([1, flat])]),
         ])
         # One matmul (each big output costs fresh pages); explicit expand: Paddle 3.3's matmul
         # backward fails on broadcast batch dimensions.
-        potentials = paddle.matmul(features, weights.expand([middle, 2, num_labels + 2, flat]))  # [m, 2, B, L*L]
+        weights = weights.expand([middle, 2, num_labels + 2, flat])
+        potentials = paddle.matmul(features, weights)  # shape: [m, 2, B, L * L]
         return potentials.reshape([middle, 2 * batch_size, num_labels, num_labels]).unbind(0)
 
     def _log_partition(self, emissions, mask, trans, start, end):
@@ -404,7 +410,8 @@ class LinearChainCRF(nn.Layer):
         """Returns: numpy bool ``[B, T]``."""
         name = "LinearChainCRF"
         if list(mask.shape) != [batch_size, seq_len]:
-            raise ValueError(f"{name}: expected mask of shape [{batch_size}, {seq_len}], got {list(mask.shape)}")
+            raise ValueError(f"{name}: expected mask of shape [{batch_size}, {seq_len}], "
+                             f"got {list(mask.shape)}")
         host = mask.numpy()
         if host.dtype != np.bool_:
             if not np.isin(host, (0, 1)).all():

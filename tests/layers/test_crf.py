@@ -111,8 +111,10 @@ def test_allowed_transitions_bioes():
 @pytest.mark.parametrize(
     "labels, scheme, message",
     [
-        (["O", "E-PER"], "IOB2", "allowed_transitions: expected labels 'O' or '<B|I>-TYPE' for scheme IOB2, got 'E-PER'"),
-        (["O", "PER"], "BIOES", "allowed_transitions: expected labels 'O' or '<B|I|E|S>-TYPE' for scheme BIOES, got 'PER'"),
+        (["O", "E-PER"], "IOB2",
+         "allowed_transitions: expected labels 'O' or '<B|I>-TYPE' for scheme IOB2, got 'E-PER'"),
+        (["O", "PER"], "BIOES",
+         "allowed_transitions: expected labels 'O' or '<B|I|E|S>-TYPE' for scheme BIOES, got 'PER'"),
         (["O"], "BILOU", "allowed_transitions: expected scheme 'IOB2' or 'BIOES', got 'BILOU'"),
         ([], "IOB2", "allowed_transitions: expected at least one label, got none"),
     ],
@@ -139,7 +141,8 @@ def test_log_partition_and_viterbi_match_brute_force(seed, seq_len, num_labels):
         expected_log_z, expected_best, expected_path = brute_force(emissions[b], n, params)
         np.testing.assert_allclose(log_z[b], expected_log_z, rtol=1e-12)
         np.testing.assert_allclose(best_scores.numpy()[b], expected_best, rtol=1e-12)
-        np.testing.assert_array_equal(best_paths.numpy()[b], np.concatenate([expected_path, np.zeros(seq_len - n, int)]))
+        padded_path = np.concatenate([expected_path, np.zeros(seq_len - n, int)])
+        np.testing.assert_array_equal(best_paths.numpy()[b], padded_path)
 
 
 def test_mask_and_lengths_give_the_same_results():
@@ -161,12 +164,14 @@ def test_score_is_the_hand_sum_and_probabilities_sum_to_one():
     batch = np.broadcast_to(emissions, [len(paths), 4, 3]).copy()
     scores = crf.score(*tensors(batch, paths)).numpy()
     y = paths[7]
-    hand = start[y[0]] + sum(emissions[t, y[t]] for t in range(4)) + sum(trans[y[t - 1], y[t]] for t in (1, 2, 3)) + end[y[3]]
+    hand = start[y[0]] + sum(emissions[t, y[t]] for t in range(4))
+    hand += sum(trans[y[t - 1], y[t]] for t in (1, 2, 3)) + end[y[3]]
     np.testing.assert_allclose(scores[7], hand, rtol=1e-12)
     np.testing.assert_allclose(scores, path_scores(emissions, paths, trans, start, end), rtol=1e-12)
     log_z = crf.log_partition(*tensors(batch)).numpy()
     np.testing.assert_allclose(np.exp(scores - log_z).sum(), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(crf.nll(*tensors(batch, paths), reduction="none").numpy(), log_z - scores, rtol=1e-12)
+    nll = crf.nll(*tensors(batch, paths), reduction="none").numpy()
+    np.testing.assert_allclose(nll, log_z - scores, rtol=1e-12)
 
 
 def test_padding_with_garbage_changes_nothing_and_batch_equals_per_example():
@@ -211,7 +216,7 @@ def test_nll_gradient_wrt_emissions_matches_finite_differences():
     emissions, tags, lengths = rng.normal(size=[2, 4, 3]), rng.integers(0, 3, [2, 4]), paddle.to_tensor([4, 3])
 
     def nll(values):
-        return float(crf.nll(paddle.to_tensor(values), paddle.to_tensor(tags), lengths=lengths, reduction="sum"))
+        return float(crf.nll(*tensors(values, tags), lengths=lengths, reduction="sum"))
 
     em = paddle.to_tensor(emissions, stop_gradient=False)
     crf.nll(em, paddle.to_tensor(tags), lengths=lengths, reduction="sum").backward()
@@ -222,7 +227,8 @@ def test_nll_gradient_wrt_emissions_matches_finite_differences():
 def test_nll_gradient_wrt_crf_parameters_matches_finite_differences(name):
     rng = np.random.default_rng(9)
     crf, _ = make_crf(3, rng)
-    emissions, tags, lengths = tensors(rng.normal(size=[3, 4, 3]), rng.integers(0, 3, [3, 4]), np.array([4, 2, 1]))
+    emissions, tags = tensors(rng.normal(size=[3, 4, 3]), rng.integers(0, 3, [3, 4]))
+    lengths = paddle.to_tensor([4, 2, 1])
     param = getattr(crf, name)
     original = param.numpy()
 
@@ -256,17 +262,27 @@ def test_constrained_viterbi_only_yields_valid_paths(labels, scheme):
     assert not all(is_valid(row[:n], labels, scheme) for row, n in zip(free_paths.numpy(), lengths.numpy()))
 
 
+def test_constrained_viterbi_stays_valid_for_emissions_of_1e4():
+    rng = np.random.default_rng(17)
+    crf, _ = make_crf(5, rng, constraints=allowed_transitions(BIOES_LABELS, "BIOES"))
+    emissions = paddle.to_tensor(rng.choice([-1e4, 1e4], size=[200, 5, 5]).astype("float32"))
+    _, paths = crf.viterbi_decode(emissions)
+    assert all(is_valid(row, BIOES_LABELS, "BIOES") for row in paths.numpy())
+
+
 @pytest.mark.parametrize("labels, scheme", [(IOB2_LABELS, "IOB2"), (BIOES_LABELS, "BIOES")])
 def test_constrained_viterbi_and_training_match_brute_force_over_valid_paths(labels, scheme):
     rng = np.random.default_rng(11)
-    crf, params = make_crf(len(labels), rng, constraints=allowed_transitions(labels, scheme), constrain_training=True)
+    constraints = allowed_transitions(labels, scheme)
+    crf, params = make_crf(len(labels), rng, constraints=constraints, constrain_training=True)
     emissions = rng.normal(0, 3, [5, 4, len(labels)])
     lengths = np.array([4, 4, 3, 2, 1])
     em, lengths_t = tensors(emissions, lengths)
     scores, paths = crf.viterbi_decode(em, lengths=lengths_t)
     log_z = crf.log_partition(em, lengths=lengths_t).numpy()
     for b, n in enumerate(lengths):
-        expected_log_z, best, path = brute_force(emissions[b], n, params, keep=lambda p: is_valid(p, labels, scheme))
+        valid = lambda path: is_valid(path, labels, scheme)  # noqa: E731
+        expected_log_z, best, path = brute_force(emissions[b], n, params, keep=valid)
         np.testing.assert_allclose(scores.numpy()[b], best, rtol=1e-12)
         np.testing.assert_array_equal(paths.numpy()[b, :n], path)
         np.testing.assert_allclose(log_z[b], expected_log_z, rtol=1e-12)
@@ -277,11 +293,13 @@ def test_constraints_apply_to_training_only_when_asked():
     constraints = allowed_transitions(IOB2_LABELS, "IOB2")
     crf, params = make_crf(5, rng, constraints=constraints)
     emissions = rng.normal(size=[1, 3, 5])
-    np.testing.assert_allclose(crf.log_partition(*tensors(emissions)).numpy()[0], brute_force(emissions[0], 3, params)[0], rtol=1e-12)
+    log_z = crf.log_partition(*tensors(emissions)).numpy()[0]
+    np.testing.assert_allclose(log_z, brute_force(emissions[0], 3, params)[0], rtol=1e-12)
     tags = paddle.to_tensor([[2, 0, 0]])  # starts with I-PER: forbidden
     free_score = float(crf.score(*tensors(emissions), tags))
     crf.constrain_training = True
-    np.testing.assert_allclose(float(crf.score(*tensors(emissions), tags)), free_score + NEG_PENALTY, rtol=1e-12)
+    constrained_score = float(crf.score(*tensors(emissions), tags))
+    np.testing.assert_allclose(constrained_score, free_score + NEG_PENALTY, rtol=1e-12)
 
 
 # ----------------------------------------------------------------------------- numerics and layer
@@ -290,13 +308,13 @@ def test_constraints_apply_to_training_only_when_asked():
 def test_stable_for_emissions_of_1e4():
     rng = np.random.default_rng(13)
     crf, _ = make_crf(5, rng)
-    emissions = rng.choice([-1e4, 1e4], size=[4, 6, 5]).astype("float32") + rng.normal(size=[4, 6, 5]).astype("float32")
+    emissions = (rng.choice([-1e4, 1e4], size=[4, 6, 5]) + rng.normal(size=[4, 6, 5])).astype("float32")
     tags = paddle.to_tensor(rng.integers(0, 5, [4, 6]))
     em = paddle.to_tensor(emissions, stop_gradient=False)
     nll = crf.nll(em, tags, lengths=paddle.to_tensor([6, 5, 2, 1]), reduction="none")
     nll.sum().backward()
     log_z = crf.log_partition(em, lengths=paddle.to_tensor([6, 5, 2, 1]))
-    reference = crf.log_partition(paddle.to_tensor(emissions.astype("float64")), lengths=paddle.to_tensor([6, 5, 2, 1]))
+    reference = crf.log_partition(*tensors(emissions.astype("float64")), lengths=paddle.to_tensor([6, 5, 2, 1]))
     assert log_z.dtype == paddle.float32 and np.isfinite(log_z.numpy()).all()
     np.testing.assert_allclose(log_z.numpy(), reference.numpy(), rtol=1e-6)
     assert np.isfinite(em.grad.numpy()).all() and np.isfinite(crf.transitions.grad.numpy()).all()
@@ -329,8 +347,11 @@ def test_parameters_buffers_and_initialisation():
     crf = LinearChainCRF(7, constraints=allowed_transitions(["O", "B-A", "I-A", "B-B", "I-B", "B-C", "I-C"]))
     assert [p.shape for p in crf.parameters()] == [[7, 7], [7], [7]]
     assert all(p.dtype == paddle.float32 and np.abs(p.numpy()).max() <= 0.1 for p in crf.parameters())
-    assert {p.name for p in crf.parameters()} == {crf.transitions.name, crf.start_transitions.name, crf.end_transitions.name}
-    assert set(crf.state_dict()) == {"transitions", "start_transitions", "end_transitions", "allowed", "allowed_start", "allowed_end"}
+    names = {crf.transitions.name, crf.start_transitions.name, crf.end_transitions.name}
+    assert {p.name for p in crf.parameters()} == names
+    assert set(crf.state_dict()) == {
+        "transitions", "start_transitions", "end_transitions", "allowed", "allowed_start", "allowed_end"
+    }
     assert crf.allowed.dtype == paddle.bool and crf.allowed.stop_gradient
 
 
@@ -341,32 +362,45 @@ def _inputs(emissions=(2, 3, 5), tags=(2, 3)):
     return paddle.zeros(emissions, dtype="float32"), paddle.zeros(tags, dtype="int64")
 
 
-@pytest.mark.parametrize(
-    "call, message",
-    [
-        (lambda crf: crf(*_inputs(emissions=(2, 3, 4))), "LinearChainCRF: expected emissions of shape [batch_size, seq_len, 5], got [2, 3, 4]"),
-        (lambda crf: crf.viterbi_decode(paddle.zeros([2, 3])), "LinearChainCRF: expected emissions of shape [batch_size, seq_len, 5], got [2, 3]"),
-        (lambda crf: crf.log_partition(paddle.zeros([2, 3, 5], dtype="int64")), "LinearChainCRF: expected floating-point emissions, got paddle.int64"),
-        (lambda crf: crf(*_inputs(tags=(2, 4))), "LinearChainCRF: expected int tags of shape [2, 3], got paddle.int64 [2, 4]"),
-        (lambda crf: crf(_inputs()[0], paddle.zeros([2, 3])), "LinearChainCRF: expected int tags of shape [2, 3], got paddle.float32 [2, 3]"),
-        (lambda crf: crf(_inputs()[0], paddle.full([2, 3], 5, "int64")), "LinearChainCRF: expected tags in [0, 5) at real steps, got values in [5, 5]"),
-        (lambda crf: crf(*_inputs(), mask=paddle.ones([2, 4])), "LinearChainCRF: expected mask of shape [2, 3], got [2, 4]"),
-        (lambda crf: crf(*_inputs(), mask=paddle.to_tensor([[1, 1, 0], [1, 0, 1]])),
-         "LinearChainCRF: expected a left-aligned mask (a prefix of ones), got a 0 before a 1 in row 1"),
-        (lambda crf: crf(*_inputs(), mask=paddle.to_tensor([[0, 0, 0], [1, 1, 1]])),
-         "LinearChainCRF: expected the first step to be real (mask[:, 0] == 1), got 0 in row 0"),
-        (lambda crf: crf(*_inputs(), mask=paddle.to_tensor([[1, 2, 0], [1, 1, 1]])), "LinearChainCRF: expected mask values in {0, 1}, got other values"),
-        (lambda crf: crf(*_inputs(), lengths=paddle.to_tensor([0, 3])), "LinearChainCRF: expected lengths in [1, 3], got values in [0, 3]"),
-        (lambda crf: crf(*_inputs(), lengths=paddle.to_tensor([[3], [3]])), "LinearChainCRF: expected int lengths of shape [2], got paddle.int64 [2, 1]"),
-        (lambda crf: crf(*_inputs(), mask=paddle.ones([2, 3]), lengths=paddle.to_tensor([3, 3])), "LinearChainCRF: expected mask or lengths, got both"),
-        (lambda crf: crf.nll(*_inputs(), reduction="avg"), "LinearChainCRF: expected reduction in ('mean', 'sum', 'none'), got 'avg'"),
-        (lambda crf: LinearChainCRF(0), "LinearChainCRF: expected num_labels to be an int >= 1, got 0"),
-        (lambda crf: LinearChainCRF(5, constraints=allowed_transitions(["O", "B-A", "I-A"])),
-         "LinearChainCRF: expected allowed to be a bool array of shape [5, 5], got bool [3, 3]"),
-    ],
-)
+NAME = "LinearChainCRF: "
+BAD_INPUTS = [
+    (lambda crf: crf(*_inputs(emissions=(2, 3, 4))),
+     "expected emissions of shape [batch_size, seq_len, 5], got [2, 3, 4]"),
+    (lambda crf: crf.viterbi_decode(paddle.zeros([2, 3])),
+     "expected emissions of shape [batch_size, seq_len, 5], got [2, 3]"),
+    (lambda crf: crf.log_partition(paddle.zeros([2, 3, 5], dtype="int64")),
+     "expected floating-point emissions, got paddle.int64"),
+    (lambda crf: crf(*_inputs(tags=(2, 4))), "expected int tags of shape [2, 3], got paddle.int64 [2, 4]"),
+    (lambda crf: crf(_inputs()[0], paddle.zeros([2, 3])),
+     "expected int tags of shape [2, 3], got paddle.float32 [2, 3]"),
+    (lambda crf: crf(_inputs()[0], paddle.full([2, 3], 5, "int64")),
+     "expected tags in [0, 5) at real steps, got values in [5, 5]"),
+    (lambda crf: crf(*_inputs(), mask=paddle.ones([2, 4])), "expected mask of shape [2, 3], got [2, 4]"),
+    (lambda crf: crf(*_inputs(), mask=paddle.to_tensor([[1, 1, 0], [1, 0, 1]])),
+     "expected a left-aligned mask (a prefix of ones), got a 0 before a 1 in row 1"),
+    (lambda crf: crf(*_inputs(), mask=paddle.to_tensor([[0, 0, 0], [1, 1, 1]])),
+     "expected the first step to be real (mask[:, 0] == 1), got 0 in row 0"),
+    (lambda crf: crf(*_inputs(), mask=paddle.to_tensor([[1, 2, 0], [1, 1, 1]])),
+     "expected mask values in {0, 1}, got other values"),
+    (lambda crf: crf(*_inputs(), lengths=paddle.to_tensor([0, 3])),
+     "expected lengths in [1, 3], got values in [0, 3]"),
+    (lambda crf: crf(*_inputs(), lengths=paddle.to_tensor([[3], [3]])),
+     "expected int lengths of shape [2], got paddle.int64 [2, 1]"),
+    (lambda crf: crf(*_inputs(), mask=paddle.ones([2, 3]), lengths=paddle.to_tensor([3, 3])),
+     "expected mask or lengths, got both"),
+    (lambda crf: crf.nll(*_inputs(), reduction="avg"),
+     "expected reduction in ('mean', 'sum', 'none'), got 'avg'"),
+    (lambda crf: LinearChainCRF(0), "expected num_labels to be an int >= 1, got 0"),
+    (lambda crf: LinearChainCRF(5, constrain_training=True),
+     "expected constraints with constrain_training=True, got None"),
+    (lambda crf: LinearChainCRF(5, constraints=allowed_transitions(["O", "B-A", "I-A"])),
+     "expected allowed to be a bool array of shape [5, 5], got bool [3, 3]"),
+]
+
+
+@pytest.mark.parametrize("call, message", BAD_INPUTS)
 def test_bad_input_raises_with_a_clear_message(call, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=re.escape(NAME + message)):
         call(LinearChainCRF(5))
 
 
@@ -397,8 +431,9 @@ def test_paddlenlp_crf_loss_uses_transposed_transitions():
     theirs = nlp(paddle.to_tensor(emissions), paddle.to_tensor([3, 3])).numpy()  # their log Z
     mine = ours.log_partition(paddle.to_tensor(emissions)).numpy()
     for b in range(2):
-        right = brute_force(emissions[b].astype(np.float64), 3, (trans.astype(np.float64), zeros, zeros))[0]
-        transposed = brute_force(emissions[b].astype(np.float64), 3, (trans.T.astype(np.float64), zeros, zeros))[0]
+        sequence = emissions[b].astype(np.float64)
+        right = brute_force(sequence, 3, (trans.astype(np.float64), zeros, zeros))[0]
+        transposed = brute_force(sequence, 3, (trans.T.astype(np.float64), zeros, zeros))[0]
         np.testing.assert_allclose(mine[b], right, rtol=1e-5)
         np.testing.assert_allclose(theirs[b], transposed, rtol=1e-5)
         assert abs(theirs[b] - right) > 1e-2
