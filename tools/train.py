@@ -8,6 +8,7 @@ Writes OUT/config.yaml, OUT/train.log, OUT/vdl/ (VisualDL), OUT/best/ and OUT/la
 Data parallel: python -m paddle.distributed.launch --nproc_per_node 2 tools/train.py ...
 """
 import argparse
+import os
 import sys
 
 import _bootstrap  # noqa: F401
@@ -34,8 +35,10 @@ def main(argv=None):
         if a.resume is not None:
             resume = Path(a.resume) if a.resume else Path(cfg.Global.output_dir) / "latest"
         train(cfg, resume=resume)
-    except (ConfigError, DataFormatError, BackboneLoadError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ConfigError, DataFormatError, BackboneLoadError, FileNotFoundError, ValueError) as e:
+        if os.environ.get("ERNIE_RES_DEBUG"):
+            raise
+        print(f"error: {e}\n(set ERNIE_RES_DEBUG=1 for the traceback)", file=sys.stderr)
         return 2
     return 0
 
