@@ -100,6 +100,14 @@ def test_infer_writes_one_prediction_per_input(trained, tmp_path):
     rows = [json.loads(l) for l in pred.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "in.jsonl:2", "in.jsonl:3"]
     assert "error" in rows[1] and "in.jsonl:2" in rows[1]["error"]
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "a.txt").write_bytes(b"the goalie and the puck")
+    (docs / "sub" / "b").write_bytes(b"caf\xe9 engine oil")          # latin-1, like 20NG
+    assert tool("infer").main(["--model_dir", str(out / "best"), "--input", str(docs),
+                               "--output", str(pred)]) == 0
+    rows = [json.loads(l) for l in pred.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a.txt", "sub/b"] and all("label" in r for r in rows)
 
 
 class Interrupt(Exception):
