@@ -62,6 +62,7 @@ class WindowedConllMetric(ConllEvalMetric):
     def reset(self):
         super().reset()
         self._pred, self._gold = {}, {}
+        self._pred_done = {}     # sentence index -> predicted tags, once scored
 
     def add_window(self, index, n_words, offset, score, pred_ids, gold_ids):
         pred = self._pred.setdefault(index, [None] * n_words)
@@ -75,6 +76,7 @@ class WindowedConllMetric(ConllEvalMetric):
             keys = sorted(self._pred)
             assert all(None not in self._pred[k] for k in keys), "a word got no prediction"
             super().update([self._pred[k] for k in keys], [self._gold[k] for k in keys])
+            self._pred_done.update(self._pred)
             self._pred, self._gold = {}, {}
 
     def accumulate(self):

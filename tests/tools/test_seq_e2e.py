@@ -101,3 +101,18 @@ def test_split_words_offsets():
     for w, s, e in split_words(text):
         assert text[s:e] == w
     assert [w for w, _, _ in split_words("Hello, world!")] == ["Hello", ",", "world", "!"]
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_bioes_scheme_trains_and_decodes_valid_sequences(tiny_ernie, tmp_path):
+    from ernie_res.data.tagging import is_valid
+
+    out = tmp_path / "bioes"
+    runner.train(config(out, tiny_ernie, "Data.scheme=BIOES", "Train.max_steps=12",
+                        "Train.eval_steps=12"))
+    labels = json.loads((out / "best" / "labels.json").read_text())
+    assert any(l.startswith("S-") for l in labels) and any(l.startswith("E-") for l in labels)
+    metrics, metric, task = runner.run_eval(out / "best", "dev")
+    preds = [metric._pred_done[k] for k in sorted(metric._pred_done)]
+    assert preds and all(is_valid(p, "BIOES") for p in preds)   # constrained Viterbi
