@@ -179,7 +179,10 @@ def test_data_parallel_launch_on_cpu(tiny_ernie, tmp_path):
            f"Model.backbone={tiny_ernie}", "Train.max_steps=6", "Train.eval_steps=3",
            "Data.max_seq_len=32", "Global.log_interval=1"]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    if r.returncode != 0:   # two gloo processes on 2 busy cores: one retry, then fail loudly
+        first = r.stdout[-2000:] + r.stderr[-2000:]
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, first + "\n--- retry ---\n" + r.stdout[-3000:] + r.stderr[-3000:]
     assert "world size 2" in (out / "train.log").read_text()
     assert "x 2 device(s)" in (out / "train.log").read_text()
     assert (out / "best" / "model_state.pdparams").is_file()
