@@ -5,6 +5,7 @@
 The directory loads through the same ``Model.backbone=DIR`` path as a real checkpoint.
 """
 import argparse
+import os
 
 import _bootstrap  # noqa: F401
 
@@ -30,6 +31,9 @@ def main(argv=None):
     p.add_argument("--max_words", type=int, default=3000)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
+    missing = [c for c in a.corpus if not os.path.exists(c)]
+    if missing:
+        p.error(f"--corpus: no such file or directory: {', '.join(missing)}")
     out = make_tiny_ernie(a.output, a.corpus, hidden_size=a.hidden_size,
                           num_layers=a.num_layers, num_heads=a.num_heads,
                           intermediate_size=a.intermediate_size, max_position=a.max_position,
