@@ -142,3 +142,30 @@ def test_svi_refinement_raises_the_elbo(trained):
     model.config.svi_steps, model.config.svi_lr = 10, 0.05
     r_mu, r_lv = model.refine(mu, logvar, dec_in, dec_mask, target, tgt_mask)
     assert neg_elbo(r_mu, r_lv) < neg_elbo(mu.detach(), logvar.detach())
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_resume_during_the_aggressive_phase_is_exact(tiny_ernie, tmp_path, monkeypatch):
+    """E-step batches depend only on the step, and the phase switch is saved with the weights."""
+    class Interrupt(Exception):
+        pass
+
+    args = ["Train.max_steps=8", "Train.eval_steps=4", "Data.max_examples=96"]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    runner.train(config(full, tiny_ernie, *args))
+    original = Trainer._evaluate_and_save
+
+    def crash(self, state, dev):
+        original(self, state, dev)
+        raise Interrupt()
+
+    monkeypatch.setattr(Trainer, "_evaluate_and_save", crash)
+    with pytest.raises(Interrupt):
+        runner.train(config(cut, tiny_ernie, *args))
+    monkeypatch.setattr(Trainer, "_evaluate_and_save", original)
+    runner.train(config(cut, tiny_ernie, *args), resume=cut / "latest")
+    a, b = read_scalars(full / "vdl"), read_scalars(cut / "vdl")
+    for tag in ("train/loss", "train/e_steps"):
+        for step in range(5, 9):
+            assert dict(b[tag])[step] == pytest.approx(dict(a[tag])[step], abs=1e-4), (tag, step)
