@@ -67,7 +67,7 @@ class TransformerLMDecoder(nn.Layer):
         x = embeddings + self.positions(pos)                                     # [B, T, D]
         causal = paddle.tril(paddle.ones([t, t], dtype="bool"))                  # [T, T]
         keep = causal.unsqueeze([0, 1]) & mask.astype("bool").unsqueeze([1, 2])  # [B,1,T,T]
-        keep = keep | paddle.eye(t, dtype="bool").unsqueeze([0, 1])              # no empty row
+        keep = keep | paddle.eye(t).astype("bool").unsqueeze([0, 1])            # no empty row
         mem = (self.null_memory.tile([b, 1, 1]) if memory is None
                else memory.unsqueeze(1))                                         # [B, 1, D]
         return self.decoder(x, mem, tgt_mask=keep)                               # [B, T, D]

@@ -169,3 +169,27 @@ def test_resume_during_the_aggressive_phase_is_exact(tiny_ernie, tmp_path, monke
     for tag in ("train/loss", "train/e_steps"):
         for step in range(5, 9):
             assert dict(b[tag])[step] == pytest.approx(dict(a[tag])[step], abs=1e-4), (tag, step)
+
+
+@pytest.mark.parametrize("extra", [
+    ["Model.decoder=transformer", "Model.decoder_hidden=32", "Model.decoder_heads=2",
+     "Model.word_dropout=0.3", "Model.beta_schedule=linear", "Model.beta_warmup_steps=3"],
+    ["Model.freeze_encoder=true", "Model.aggressive=false", "Model.free_bits=0.0",
+     "Model.beta_schedule=constant"],
+])
+def test_decoder_and_objective_variants_train_and_sample(tiny_ernie, tmp_path, extra):
+    out = tmp_path / "v"
+    cfg = config(out, tiny_ernie, "Train.max_steps=4", "Train.eval_steps=4",
+                 "Data.max_examples=64", *extra)
+    encoder, _ = load_backbone(str(tiny_ernie))
+    frozen_before = {n: p.numpy().copy() for n, p in encoder.named_parameters()}
+    state = runner.train(cfg)
+    assert state["step"] == 4 and np.isfinite(state["best"])
+    _, _, model, _ = runner.load_model_dir(out / "best")
+    if "Model.freeze_encoder=true" in extra:   # ERNIE's weights are exactly the loaded ones
+        for n, p in model.encoder.named_parameters():
+            np.testing.assert_array_equal(p.numpy(), frozen_before[n])
+    recs, _ = runner.run_infer(out / "best", None, tmp_path / "s.jsonl",
+                               gen_options={"mode": "sample", "num_samples": 2, "max_len": 6,
+                                            "top_p": 0.9, "top_k": 5, "temperature": 0.7})
+    assert len(recs) == 2
