@@ -3,6 +3,7 @@
 20NG bydate has only train and test; the dev set used for best-model selection and early
 stopping is a stratified ``Data.dev_ratio`` hold-out of train, fixed by ``Global.seed``.
 """
+import random
 import typing
 from dataclasses import dataclass, field
 
@@ -37,7 +38,8 @@ class DocDataConfig:
     chunk_stride: int = field(default=0, metadata={
         "help": "Distance between window starts in pieces (0 = max_seq_len - 2, no overlap)."})
     max_examples: int = field(default=0, metadata={
-        "help": "Use only the first N examples of each split (0 = all); for quick runs."})
+        "help": "Use a fixed random subset of N examples of each split (0 = all); for quick "
+                "runs."})
 
     def __post_init__(self):
         self.remove = [str(x) for x in self.remove]
@@ -63,8 +65,10 @@ class DocTask(Task):
             examples = read_20ng(d.root, "test", remove=tuple(d.remove))
         else:
             raise ValueError(f"DOC: unknown split {split!r} (expected train, dev or test)")
-        if d.max_examples > 0:
-            examples = examples[:d.max_examples]
+        if 0 < d.max_examples < len(examples):   # the files are sorted by class: sample
+            keep = random.Random(self.config.Global.seed).sample(range(len(examples)),
+                                                                  d.max_examples)
+            examples = [examples[i] for i in sorted(keep)]
         counts = label_counts(examples)
         empty = sum(1 for e in examples if not e["text"].strip())
         self.log(f"{split}: {len(examples)} documents from {d.root} ({empty} empty after "

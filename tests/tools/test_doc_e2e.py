@@ -211,3 +211,10 @@ def test_export_loads_in_paddle_inference_and_matches(trained, tmp_path):
     got = predict(load_predictor(str(tmp_path / "inf" / "model")), batch["input_ids"],
                   batch["attention_mask"])
     np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_masked_batchnorm_variant_trains(tiny_ernie, tmp_path):
+    state = runner.train(config(tmp_path / "bn", tiny_ernie, "Train.max_steps=4",
+                                "Train.eval_steps=4", "Model.res_norm=batch",
+                                "Model.pooling=cls", "Data.max_examples=40"))
+    assert state["step"] == 4 and state["best"] is not None

@@ -116,3 +116,17 @@ def test_bioes_scheme_trains_and_decodes_valid_sequences(tiny_ernie, tmp_path):
     metrics, metric, task = runner.run_eval(out / "best", "dev")
     preds = [metric._pred_done[k] for k in sorted(metric._pred_done)]
     assert preds and all(is_valid(p, "BIOES") for p in preds)   # constrained Viterbi
+
+
+@pytest.mark.parametrize("extra", [
+    ["Model.head=softmax", "Model.num_res_blocks=1", "Model.use_attention=true",
+     "Model.attention_heads=2"],
+    ["Model.constrain_training=true", "Data.context=none", "Data.max_seq_len=12"],
+])
+def test_ablation_switches_train_and_evaluate(tiny_ernie, tmp_path, extra):
+    out = tmp_path / "abl"
+    state = runner.train(config(out, tiny_ernie, "Train.max_steps=4", "Train.eval_steps=4",
+                                "Data.max_examples=40", *extra))
+    assert state["step"] == 4 and state["best"] is not None
+    metrics, metric, task = runner.run_eval(out / "best", "dev")
+    assert metric.tokens == sum(len(e["words"]) for e in task.load_examples("dev"))
