@@ -218,3 +218,15 @@ def test_masked_batchnorm_variant_trains(tiny_ernie, tmp_path):
                                 "Train.eval_steps=4", "Model.res_norm=batch",
                                 "Model.pooling=cls", "Data.max_examples=40"))
     assert state["step"] == 4 and state["best"] is not None
+
+
+def test_early_stopping_ends_training_and_keeps_the_best(tiny_ernie, tmp_path):
+    # a learning rate of ~0 cannot improve the dev accuracy after the first evaluation
+    state = runner.train(config(tmp_path / "es", tiny_ernie, "Train.max_steps=20",
+                                "Train.eval_steps=2", "Train.early_stopping_patience=2",
+                                "Optimizer.lr=1e-12", "Optimizer.head_lr=1e-12",
+                                "Model.dropout=0.0", "Data.max_examples=40"))
+    assert [h["step"] for h in state["history"]] == [2, 4, 6]
+    assert state["step"] == 6 and state["best_step"] == 2 and state["bad_evals"] == 2
+    log = (tmp_path / "es" / "train.log").read_text()
+    assert "early stopping: accuracy has not improved for 2 evaluations" in log
