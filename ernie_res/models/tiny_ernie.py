@@ -52,7 +52,8 @@ def build_vocab(corpus_paths, max_words=3000):
 
 
 def make_tiny_ernie(output, corpus_paths, hidden_size=64, num_layers=2, num_heads=2,
-                    intermediate_size=128, max_position=512, max_words=3000, seed=0):
+                    intermediate_size=128, max_position=512, max_words=3000, seed=0,
+                    dropout=0.1):
     """Write a tiny ERNIE checkpoint to ``output`` and return the directory path."""
     import paddle
     from paddlenlp.transformers import ErnieConfig, ErnieModel, ErnieTokenizer
@@ -70,8 +71,8 @@ def make_tiny_ernie(output, corpus_paths, hidden_size=64, num_layers=2, num_head
                          num_hidden_layers=num_layers, num_attention_heads=num_heads,
                          intermediate_size=intermediate_size,
                          max_position_embeddings=max_position, type_vocab_size=4,
-                         pad_token_id=0, hidden_dropout_prob=0.1,
-                         attention_probs_dropout_prob=0.1)
+                         pad_token_id=0, hidden_dropout_prob=dropout,
+                         attention_probs_dropout_prob=dropout)
     ErnieModel(config).save_pretrained(str(output))
     ErnieTokenizer(str(vocab_file), do_lower_case=True).save_pretrained(str(output))
     return output

@@ -230,3 +230,28 @@ def test_early_stopping_ends_training_and_keeps_the_best(tiny_ernie, tmp_path):
     assert state["step"] == 6 and state["best_step"] == 2 and state["bad_evals"] == 2
     log = (tmp_path / "es" / "train.log").read_text()
     assert "early stopping: accuracy has not improved for 2 evaluations" in log
+
+
+def test_gradient_accumulation_matches_one_big_batch(tmp_path):
+    """Batch 8 and 2 x 4 accumulated give the same loss and the same update (no dropout)."""
+    import paddle
+
+    from ernie_res.models.tiny_ernie import make_tiny_ernie
+
+    tiny = make_tiny_ernie(tmp_path / "tiny", [ROOT / "data/sample/20news-bydate"],
+                           hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
+                           max_position=128, max_words=500, dropout=0.0)
+    common = ["Train.max_steps=2", "Train.eval_steps=2", "Model.dropout=0.0",
+              "Data.max_examples=40", "Optimizer.warmup_ratio=0.0",
+              "Optimizer.schedule=constant", "Train.max_grad_norm=0.0"]
+    runner.train(config(tmp_path / "big", tiny, "Train.batch_size=8", *common))
+    runner.train(config(tmp_path / "acc", tiny, "Train.batch_size=4",
+                        "Train.grad_accum_steps=2", *common))
+    la = dict(read_scalars(tmp_path / "big" / "vdl")["train/loss"])
+    lb = dict(read_scalars(tmp_path / "acc" / "vdl")["train/loss"])
+    assert lb[1] == pytest.approx(la[1], abs=1e-5)       # mean of the micro-batch means
+    assert lb[2] == pytest.approx(la[2], abs=1e-4)       # after one identical update
+    a = paddle.load(str(tmp_path / "big" / "latest" / "model_state.pdparams"))
+    b = paddle.load(str(tmp_path / "acc" / "latest" / "model_state.pdparams"))
+    for k in ("classifier.weight", "classifier.bias"):   # large gradients: robust under Adam
+        np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), atol=2e-5, err_msg=k)
