@@ -20,3 +20,10 @@ def pad_3d(nested, pad_value=0, dtype=np.int64):
         for j, s in enumerate(chunks):
             out[i, j, :len(s)] = s
     return out
+
+
+def with_labels(batch, features):
+    """Add ``labels`` ``[B]`` when every feature has one; inference features carry -1."""
+    if all(f["label"] >= 0 for f in features):
+        batch["labels"] = np.array([f["label"] for f in features], dtype=np.int64)
+    return batch

@@ -68,7 +68,10 @@ class Task:
 
     # -- model and metric
     def build_model(self, encoder):
-        raise NotImplementedError
+        """The ``Model.name`` model; classifiers only need the label count (the default)."""
+        from ernie_res.models import build_model
+
+        return build_model(self.config.Model, encoder=encoder, num_labels=len(self.labels))
 
     def build_metric(self):
         raise NotImplementedError

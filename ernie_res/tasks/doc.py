@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ernie_res.data.collate import pad_3d
+from ernie_res.data.collate import pad_3d, with_labels
 from ernie_res.data.newsgroups import label_counts, read_20ng, split_dev
 from ernie_res.data.text_input import read_text_inputs
 from ernie_res.data.truncation import chunk_windows, head_tail
@@ -114,16 +114,9 @@ class DocTask(Task):
         mask = pad_3d([[[1] * len(w) for w in f["windows"]] for f in features], 0)
         batch = {"input_ids": ids, "attention_mask": mask,
                  "_index": np.array([f["index"] for f in features], dtype=np.int64)}
-        if all(f["label"] >= 0 for f in features):
-            batch["labels"] = np.array([f["label"] for f in features], dtype=np.int64)
-        return batch
+        return with_labels(batch, features)
 
     # -- model and metric
-    def build_model(self, encoder):
-        from ernie_res.models import build_model
-
-        return build_model(self.config.Model, encoder=encoder, num_labels=len(self.labels))
-
     def build_metric(self):
         return ClassificationMetric(self.labels)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ernie_res.config import option
-from ernie_res.data.collate import pad_2d
+from ernie_res.data.collate import pad_2d, with_labels
 from ernie_res.data.entity_markers import (DEFAULT_MARKERS, entity_safe_window,
                                            insert_markers_spans, parse_marked, reindex_span,
                                            validate_spans)
@@ -237,16 +237,9 @@ class RelTask(Task):
                  "e1_span": np.array([f["e1_span"] for f in features], dtype=np.int64),
                  "e2_span": np.array([f["e2_span"] for f in features], dtype=np.int64),
                  "_index": np.array([f["index"] for f in features], dtype=np.int64)}
-        if all(f["label"] >= 0 for f in features):
-            batch["labels"] = np.array([f["label"] for f in features], dtype=np.int64)
-        return batch
+        return with_labels(batch, features)
 
     # -- model and metric
-    def build_model(self, encoder):
-        from ernie_res.models import build_model
-
-        return build_model(self.config.Model, encoder=encoder, num_labels=len(self.labels))
-
     def build_metric(self):
         return RelMetric()
 
