@@ -25,3 +25,21 @@ def tiny_ernie(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny_ernie")
     return make_tiny_ernie(out, [ROOT / "data" / "sample"], hidden_size=32, num_layers=2,
                            num_heads=2, intermediate_size=64, max_position=256, max_words=2000)
+
+
+@pytest.fixture(scope="session")
+def tool():
+    """``tool("eval")`` imports ``tools/eval.py`` as a module, to call its ``main(argv)``."""
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    cache = {}
+
+    def load(name):
+        if name not in cache:
+            spec = importlib.util.spec_from_file_location(f"tool_{name}",
+                                                          ROOT / "tools" / f"{name}.py")
+            cache[name] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(cache[name])
+        return cache[name]
+    return load

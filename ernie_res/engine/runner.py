@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from ernie_res.config import load_config, resolve
+from ernie_res.config import resolve
 from ernie_res.engine import checkpoint
 from ernie_res.engine.device import setup
 from ernie_res.engine.logging import get_logger

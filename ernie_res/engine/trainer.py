@@ -15,7 +15,6 @@ import json
 import math
 import time
 
-import numpy as np
 import paddle
 from paddle.io import DataLoader
 

@@ -1,5 +1,4 @@
 """End to end on the bundled sample with a tiny ERNIE: train, eval, infer, resume."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,14 +13,6 @@ from ernie_res.engine.vdl import read_scalars
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", ROOT / "tools" / f"{name}.py")
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def config(out, tiny, *extra):
@@ -70,7 +61,7 @@ def test_visualdl_has_expected_tags(trained):
     assert tags.get("hyper_parameters")
 
 
-def test_eval_reproduces_logged_metric(trained, capsys):
+def test_eval_reproduces_logged_metric(trained, capsys, tool):
     out, state = trained
     rc = tool("eval").main(["--model_dir", str(out / "best"), "--split", "dev"])
     assert rc == 0
@@ -80,7 +71,7 @@ def test_eval_reproduces_logged_metric(trained, capsys):
     assert dict(logged)[state["best_step"]] == pytest.approx(last["accuracy"], abs=1e-4)
 
 
-def test_infer_writes_one_prediction_per_input(trained, tmp_path):
+def test_infer_writes_one_prediction_per_input(trained, tmp_path, tool):
     out, _ = trained
     txt = tmp_path / "in.txt"
     txt.write_text("the goalie stopped the puck\n\nspace shuttle orbit\n", encoding="utf-8")
@@ -151,7 +142,7 @@ def test_chunks_mode_and_ablation_switches_train(tiny_ernie, tmp_path):
     assert state["step"] == 4 and state["best"] is not None
 
 
-def test_bad_config_and_missing_data_fail_clearly(tiny_ernie, tmp_path, capsys):
+def test_bad_config_and_missing_data_fail_clearly(tiny_ernie, tmp_path, capsys, tool):
     train = tool("train")
     assert train.main(["-c", str(ROOT / "configs/doc/20ng_tiny.yaml"), "-o",
                        "Train.epoch=2"]) == 2
@@ -194,7 +185,7 @@ def test_data_parallel_launch_on_cpu(tiny_ernie, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.ci
-def test_export_loads_in_paddle_inference_and_matches(trained, tmp_path):
+def test_export_loads_in_paddle_inference_and_matches(trained, tmp_path, tool):
     from ernie_res.engine.export import load_predictor, predict
 
     out, _ = trained

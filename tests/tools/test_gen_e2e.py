@@ -1,5 +1,4 @@
 """GEN end to end on the bundled PTB-style sample with a tiny ERNIE, plus the E/M-step split."""
-import json
 from pathlib import Path
 
 import numpy as np

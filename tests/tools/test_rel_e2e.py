@@ -1,8 +1,6 @@
 """REL end to end on the bundled SemEval-layout sample with a tiny ERNIE: train, eval (answer
 files), infer, the marker setup across save/reload, and entity-safe truncation."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +19,6 @@ SAMPLE = ROOT / "data/sample/semeval2010"
 MARKERS = ["[E1]", "[/E1]", "[E2]", "[/E2]"]
 
 
-def tool(name):
-    sys.path.insert(0, str(ROOT / "tools"))
-    spec = importlib.util.spec_from_file_location(f"rel_tool_{name}",
-                                                  ROOT / "tools" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def config(out, tiny, *extra):
@@ -66,7 +57,8 @@ def test_training_reduces_loss_and_logs_everything(trained):
     assert "eval/confusion_matrix" in tags["image"]
 
 
-def test_markers_survive_the_checkpoint_and_eval_reproduces_dev(trained, tiny_ernie, capsys):
+def test_markers_survive_the_checkpoint_and_eval_reproduces_dev(trained, tiny_ernie, capsys,
+                                                                tool):
     from paddlenlp.transformers import AutoTokenizer
 
     out, state = trained
@@ -85,7 +77,7 @@ def test_markers_survive_the_checkpoint_and_eval_reproduces_dev(trained, tiny_er
     assert last["macro_f1"] == pytest.approx(state["best"], abs=1e-6)
 
 
-def test_answer_file_scores_like_eval(trained, tmp_path, capsys):
+def test_answer_file_scores_like_eval(trained, tmp_path, capsys, tool):
     out, _ = trained
     answer = tmp_path / "answers" / "proposed.txt"
     assert tool("eval").main(["--model_dir", str(out / "best"), "--answer_file",
