@@ -38,6 +38,12 @@ Implementation notes (the speed-ups are measured in ``docs/benchmarks.md``):
 * Inputs are checked on the host (one small device-to-host copy per call) and Viterbi
   backtracking runs in numpy. The layer is for dynamic-graph use: the loops over time steps do
   not convert to a static graph.
+* On the CPU, ``viterbi_decode`` runs a fused kernel by default: ``csrc/crf_viterbi.cc``, a
+  Paddle custom operator that does the recursion and the backtracking in one call, compiled on
+  first use and cached (``crf_kernel.py``). The Paddle-op Viterbi below dispatches about five
+  small ops per time step, and that dispatch, not arithmetic, is its cost. Without a compiler,
+  or on a GPU, the Paddle ops decode; ``backend=`` picks one explicitly. The tests run the
+  brute-force checks on both.
 """
 
 import numpy as np
@@ -45,6 +51,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ernie_res.layers import crf_kernel
 from ernie_res.layers.tag_constraints import allowed_transitions  # noqa: F401 (re-export)
 
 __all__ = ["LinearChainCRF", "allowed_transitions", "NEG_PENALTY", "DECODE_PENALTY"]
@@ -162,21 +169,37 @@ class LinearChainCRF(nn.Layer):
             emissions, tags, mask = self._validate(emissions, tags, mask, lengths)
             return self._score(emissions, tags, mask, *self._params(emissions.dtype, self._training_penalty()))
 
-    def viterbi_decode(self, emissions, mask=None, lengths=None):
+    def viterbi_decode(self, emissions, mask=None, lengths=None, backend="auto"):
         """Highest-scoring path of each sequence (constraints always applied), without gradient.
 
         Args:
             emissions (Tensor): float ``[batch_size, seq_len, num_labels]``.
             mask (Tensor, optional): ``[batch_size, seq_len]``; see the class docstring.
             lengths (Tensor, optional): int ``[batch_size]``.
+            backend (str): ``"kernel"``: the fused CPU kernel (``crf_kernel``; CPU tensors only);
+                ``"paddle"``: Paddle ops (any device); ``"auto"``: the kernel for CPU tensors when
+                it can be built, otherwise Paddle ops. Both give the same paths (up to exact ties
+                between paths, which they may break differently).
 
         Returns:
             tuple: ``(best_scores, best_paths)``: float32/float64 ``[batch_size]`` and int64
             ``[batch_size, seq_len]`` with 0 at padded steps.
         """
+        if backend not in ("auto", "kernel", "paddle"):
+            raise ValueError(f"LinearChainCRF: expected backend 'auto', 'kernel' or 'paddle', got {backend!r}")
         with paddle.no_grad(), paddle.amp.auto_cast(enable=False):
             emissions, _, mask = self._validate(emissions, None, mask, lengths)
             trans, start, end = self._params(emissions.dtype, DECODE_PENALTY if self.constrained else None)
+            kernel = None
+            if backend != "paddle" and emissions.place.is_cpu_place():
+                kernel = crf_kernel.load()
+            if backend == "kernel" and kernel is None:
+                reason = ("the emissions are not on the CPU" if not emissions.place.is_cpu_place()
+                          else crf_kernel.load_error())
+                raise RuntimeError(f"LinearChainCRF: the Viterbi kernel is unavailable: {reason}")
+            if kernel is not None:
+                best_scores, paths = kernel(emissions, mask.astype("int64").sum(axis=1), trans, start, end)
+                return best_scores, paths
             batch_size, seq_len, num_labels = emissions.shape
             middle = seq_len // 2
             state = self._initial_state(emissions, start, end)  # shape: [2B, 1, L]

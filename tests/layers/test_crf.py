@@ -70,6 +70,13 @@ def tensors(*arrays):
     return [paddle.to_tensor(array) for array in arrays]
 
 
+@pytest.fixture(params=["kernel", "paddle"])
+def backend(request):
+    """Each decoding test runs on both Viterbi implementations: the fused CPU kernel
+    (csrc/crf_viterbi.cc) and the Paddle ops."""
+    return request.param
+
+
 # ----------------------------------------------------------------------------- allowed_transitions
 
 
@@ -77,14 +84,15 @@ def tensors(*arrays):
 
 
 @pytest.mark.parametrize("seed, seq_len, num_labels", [(0, 1, 5), (1, 2, 4), (2, 3, 5), (3, 4, 3), (4, 4, 5)])
-def test_log_partition_and_viterbi_match_brute_force(seed, seq_len, num_labels):
+def test_log_partition_and_viterbi_match_brute_force(seed, seq_len, num_labels, backend):
     rng = np.random.default_rng(seed)
     crf, params = make_crf(num_labels, rng)
     emissions = rng.normal(0, 3, [4, seq_len, num_labels])
     lengths = rng.integers(1, seq_len + 1, [4])
     lengths[0] = seq_len
     log_z = crf.log_partition(*tensors(emissions), lengths=paddle.to_tensor(lengths)).numpy()
-    best_scores, best_paths = crf.viterbi_decode(*tensors(emissions), lengths=paddle.to_tensor(lengths))
+    best_scores, best_paths = crf.viterbi_decode(*tensors(emissions), lengths=paddle.to_tensor(lengths),
+                                                 backend=backend)
     assert best_paths.dtype == paddle.int64 and best_paths.shape == [4, seq_len]
     for b, n in enumerate(lengths):
         expected_log_z, expected_best, expected_path = brute_force(emissions[b], n, params)
@@ -123,7 +131,7 @@ def test_score_is_the_hand_sum_and_probabilities_sum_to_one():
     np.testing.assert_allclose(nll, log_z - scores, rtol=1e-12)
 
 
-def test_padding_with_garbage_changes_nothing_and_batch_equals_per_example():
+def test_padding_with_garbage_changes_nothing_and_batch_equals_per_example(backend):
     rng = np.random.default_rng(7)
     crf, _ = make_crf(4, rng)
     lengths = [3, 1, 2]
@@ -137,11 +145,11 @@ def test_padding_with_garbage_changes_nothing_and_batch_equals_per_example():
     em = paddle.to_tensor(emissions, stop_gradient=False)
     nll = crf.nll(em, paddle.to_tensor(tags), lengths=paddle.to_tensor(lengths), reduction="none")
     nll.sum().backward()
-    scores, paths = crf.viterbi_decode(em, lengths=paddle.to_tensor(lengths))
+    scores, paths = crf.viterbi_decode(em, lengths=paddle.to_tensor(lengths), backend=backend)
     grad = em.grad.numpy()
     for b, n in enumerate(lengths):
         alone = crf.nll(*tensors(pieces[b][None], gold[b][None]), reduction="none")
-        alone_score, alone_path = crf.viterbi_decode(*tensors(pieces[b][None]))
+        alone_score, alone_path = crf.viterbi_decode(*tensors(pieces[b][None]), backend=backend)
         np.testing.assert_allclose(nll.numpy()[b], alone.numpy()[0], rtol=1e-12)
         np.testing.assert_allclose(scores.numpy()[b], alone_score.numpy()[0], rtol=1e-12)
         np.testing.assert_array_equal(paths.numpy()[b, :n], alone_path.numpy()[0])
@@ -195,7 +203,7 @@ def test_nll_gradient_wrt_crf_parameters_matches_finite_differences(name):
 
 
 @pytest.mark.parametrize("labels, scheme", [(IOB2_LABELS, "IOB2"), (BIOES_LABELS, "BIOES")])
-def test_constrained_viterbi_only_yields_valid_paths(labels, scheme):
+def test_constrained_viterbi_only_yields_valid_paths(labels, scheme, backend):
     rng = np.random.default_rng(10)
     constraints = allowed_transitions(labels, scheme)
     crf, _ = make_crf(len(labels), rng, constraints=constraints)
@@ -204,30 +212,30 @@ def test_constrained_viterbi_only_yields_valid_paths(labels, scheme):
         mine.set_value(theirs)
     emissions = tensors(rng.normal(0, 3, [300, 6, len(labels)]))[0]
     lengths = paddle.to_tensor(rng.integers(1, 7, [300]))
-    _, paths = crf.viterbi_decode(emissions, lengths=lengths)
-    _, free_paths = free.viterbi_decode(emissions, lengths=lengths)
+    _, paths = crf.viterbi_decode(emissions, lengths=lengths, backend=backend)
+    _, free_paths = free.viterbi_decode(emissions, lengths=lengths, backend=backend)
     for row, n in zip(paths.numpy(), lengths.numpy()):
         assert is_valid(row[:n], labels, scheme), [labels[i] for i in row[:n]]
     assert not all(is_valid(row[:n], labels, scheme) for row, n in zip(free_paths.numpy(), lengths.numpy()))
 
 
-def test_constrained_viterbi_stays_valid_for_emissions_of_1e4():
+def test_constrained_viterbi_stays_valid_for_emissions_of_1e4(backend):
     rng = np.random.default_rng(17)
     crf, _ = make_crf(5, rng, constraints=allowed_transitions(BIOES_LABELS, "BIOES"))
     emissions = paddle.to_tensor(rng.choice([-1e4, 1e4], size=[200, 5, 5]).astype("float32"))
-    _, paths = crf.viterbi_decode(emissions)
+    _, paths = crf.viterbi_decode(emissions, backend=backend)
     assert all(is_valid(row, BIOES_LABELS, "BIOES") for row in paths.numpy())
 
 
 @pytest.mark.parametrize("labels, scheme", [(IOB2_LABELS, "IOB2"), (BIOES_LABELS, "BIOES")])
-def test_constrained_viterbi_and_training_match_brute_force_over_valid_paths(labels, scheme):
+def test_constrained_viterbi_and_training_match_brute_force_over_valid_paths(labels, scheme, backend):
     rng = np.random.default_rng(11)
     constraints = allowed_transitions(labels, scheme)
     crf, params = make_crf(len(labels), rng, constraints=constraints, constrain_training=True)
     emissions = rng.normal(0, 3, [5, 4, len(labels)])
     lengths = np.array([4, 4, 3, 2, 1])
     em, lengths_t = tensors(emissions, lengths)
-    scores, paths = crf.viterbi_decode(em, lengths=lengths_t)
+    scores, paths = crf.viterbi_decode(em, lengths=lengths_t, backend=backend)
     log_z = crf.log_partition(em, lengths=lengths_t).numpy()
     for b, n in enumerate(lengths):
         valid = lambda path: is_valid(path, labels, scheme)  # noqa: E731
@@ -254,7 +262,7 @@ def test_constraints_apply_to_training_only_when_asked():
 # ----------------------------------------------------------------------------- numerics and layer
 
 
-def test_stable_for_emissions_of_1e4():
+def test_stable_for_emissions_of_1e4(backend):
     rng = np.random.default_rng(13)
     crf, _ = make_crf(5, rng)
     emissions = (rng.choice([-1e4, 1e4], size=[4, 6, 5]) + rng.normal(size=[4, 6, 5])).astype("float32")
@@ -268,10 +276,10 @@ def test_stable_for_emissions_of_1e4():
     np.testing.assert_allclose(log_z.numpy(), reference.numpy(), rtol=1e-6)
     assert np.isfinite(em.grad.numpy()).all() and np.isfinite(crf.transitions.grad.numpy()).all()
     assert (nll.numpy() > -1e-2).all()
-    assert np.isfinite(crf.viterbi_decode(em)[0].numpy()).all()
+    assert np.isfinite(crf.viterbi_decode(em, backend=backend)[0].numpy()).all()
 
 
-def test_float16_emissions_are_computed_in_float32():
+def test_float16_emissions_are_computed_in_float32(backend):
     rng = np.random.default_rng(14)
     crf, _ = make_crf(3, rng)
     emissions, tags = rng.normal(size=[2, 3, 3]).astype("float16"), paddle.to_tensor(rng.integers(0, 3, [2, 3]))
@@ -279,7 +287,7 @@ def test_float16_emissions_are_computed_in_float32():
     full = crf(paddle.to_tensor(emissions.astype("float32")), tags)
     assert half.dtype == paddle.float32 and half.shape == []
     assert float(half) == float(full)
-    assert crf.viterbi_decode(paddle.to_tensor(emissions))[0].dtype == paddle.float32
+    assert crf.viterbi_decode(paddle.to_tensor(emissions), backend=backend)[0].dtype == paddle.float32
 
 
 def test_forward_is_the_mean_nll_and_reductions():
