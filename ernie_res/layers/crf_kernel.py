@@ -75,8 +75,8 @@ def load():
                 except Exception as error:  # no compiler, no headers, a broken cache, ...
                     _state["error"] = f"{type(error).__name__}: {error}"
                     logger.warning("ernie_res: the CPU Viterbi kernel is unavailable (%s); decoding with "
-                                   "Paddle ops instead (same paths, slower). Set %s=0 to skip this attempt.",
-                                   _state["error"], ENV_SWITCH)
+                                   "Paddle ops instead (same paths, slower). Its build cache is %s; set %s=0 "
+                                   "to skip this attempt.", _state["error"], cache_dir(), ENV_SWITCH)
         return _state["op"]
 
 
