@@ -185,21 +185,12 @@ class LinearChainCRF(nn.Layer):
             tuple: ``(best_scores, best_paths)``: float32/float64 ``[batch_size]`` and int64
             ``[batch_size, seq_len]`` with 0 at padded steps.
         """
-        if backend not in ("auto", "kernel", "paddle"):
-            raise ValueError(f"LinearChainCRF: expected backend 'auto', 'kernel' or 'paddle', got {backend!r}")
         with paddle.no_grad(), paddle.amp.auto_cast(enable=False):
             emissions, _, mask = self._validate(emissions, None, mask, lengths)
+            kernel = crf_kernel.for_backend(backend, emissions.place)
             trans, start, end = self._params(emissions.dtype, DECODE_PENALTY if self.constrained else None)
-            kernel = None
-            if backend != "paddle" and emissions.place.is_cpu_place():
-                kernel = crf_kernel.load()
-            if backend == "kernel" and kernel is None:
-                reason = ("the emissions are not on the CPU" if not emissions.place.is_cpu_place()
-                          else crf_kernel.load_error())
-                raise RuntimeError(f"LinearChainCRF: the Viterbi kernel is unavailable: {reason}")
             if kernel is not None:
-                best_scores, paths = kernel(emissions, mask.astype("int64").sum(axis=1), trans, start, end)
-                return best_scores, paths
+                return tuple(kernel(emissions, mask.astype("int64").sum(axis=1), trans, start, end))
             batch_size, seq_len, num_labels = emissions.shape
             middle = seq_len // 2
             state = self._initial_state(emissions, start, end)  # shape: [2B, 1, L]

@@ -30,12 +30,14 @@ from pathlib import Path
 
 import paddle
 
-__all__ = ["OP_NAME", "SOURCE", "load", "load_error", "cache_dir", "enabled"]
+__all__ = ["OP_NAME", "SOURCE", "BACKENDS", "for_backend", "load", "load_error", "cache_dir", "enabled"]
 
 OP_NAME = "ernie_res_crf_viterbi"
 SOURCE = Path(__file__).resolve().parent / "csrc" / "crf_viterbi.cc"
 ENV_SWITCH = "ERNIE_RES_CRF_KERNEL"
 ENV_DIR = "ERNIE_RES_KERNEL_DIR"
+BACKENDS = ("auto", "kernel", "paddle")
+_OFF, _ON = ("0", "off", "false", "no"), ("1", "on", "true", "yes", "")
 
 logger = logging.getLogger("ernie_res")
 _lock = threading.Lock()
@@ -43,8 +45,26 @@ _state = {"tried": False, "op": None, "error": None}
 
 
 def enabled():
-    """False when ``ERNIE_RES_CRF_KERNEL`` is 0/off/false/no."""
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "off", "false", "no")
+    """False when ``ERNIE_RES_CRF_KERNEL`` is 0/off/false/no, True when it is unset or
+    1/on/true/yes; any other value is an error (a typo must not silently pick a backend)."""
+    value = os.environ.get(ENV_SWITCH, "1").strip().lower()
+    if value not in _OFF + _ON:
+        raise ValueError(f"{ENV_SWITCH}: expected one of 0/off/false/no or 1/on/true/yes, "
+                         f"got {os.environ[ENV_SWITCH]!r}")
+    return value not in _OFF
+
+
+def for_backend(backend, place):
+    """The kernel that ``LinearChainCRF.viterbi_decode(backend=...)`` should run for tensors on
+    ``place``, or None for its Paddle ops. ``"auto"``: the kernel on the CPU when it loads;
+    ``"kernel"``: the kernel, or RuntimeError saying why not; ``"paddle"``: None."""
+    if backend not in BACKENDS:
+        raise ValueError(f"LinearChainCRF: expected backend 'auto', 'kernel' or 'paddle', got {backend!r}")
+    op = load() if backend != "paddle" and place.is_cpu_place() else None
+    if backend == "kernel" and op is None:
+        reason = load_error() if place.is_cpu_place() else f"the emissions are on {place}, not on the CPU"
+        raise RuntimeError(f"LinearChainCRF: the Viterbi kernel is unavailable: {reason}")
+    return op
 
 
 def cache_dir():
@@ -66,8 +86,9 @@ def load():
     :func:`load_error` says why. Tried once per process."""
     with _lock:
         if not _state["tried"]:
+            on = enabled()  # raises on a bad value, every time: "tried" is set only after it
             _state["tried"] = True
-            if not enabled():
+            if not on:
                 _state["error"] = f"disabled by {ENV_SWITCH}={os.environ.get(ENV_SWITCH)}"
             else:
                 try:

@@ -77,6 +77,17 @@ def test_disabled_kernel_falls_back_and_kernel_backend_says_why(fresh_loader, mo
         crf.viterbi_decode(emissions, backend="kernel")
 
 
+def test_a_mistyped_switch_is_an_error_not_a_silent_choice(fresh_loader, monkeypatch):
+    monkeypatch.setenv(crf_kernel.ENV_SWITCH, "of")
+    crf = LinearChainCRF(3)
+    for _ in range(2):  # still an error on the second call
+        with pytest.raises(ValueError, match="ERNIE_RES_CRF_KERNEL: expected one of 0/off/false/no or 1/on/true/yes, "
+                                             "got 'of'"):
+            crf.viterbi_decode(paddle.randn([1, 2, 3]))
+    monkeypatch.setenv(crf_kernel.ENV_SWITCH, "off")
+    assert crf_kernel.load() is None
+
+
 def test_a_failed_build_is_logged_once_and_decoding_still_works(fresh_loader, monkeypatch, caplog):
     attempts = []
 
