@@ -15,6 +15,8 @@ os.environ["PPNLP_HOME"] = os.environ.get("ERNIE_RES_TEST_PPNLP_HOME") or tempfi
     prefix="ppnlp_home_")
 
 SAMPLE_20NG = ROOT / "data" / "sample" / "20news-bydate"
+#: the bundled samples (data/sample/ also holds their generators, which are not text data)
+SAMPLE_DATASETS = ("20news-bydate", "conll2003", "ptb", "semeval2010")
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +25,8 @@ def tiny_ernie(tmp_path_factory):
     from ernie_res.models.tiny_ernie import make_tiny_ernie
 
     out = tmp_path_factory.mktemp("tiny_ernie")
-    return make_tiny_ernie(out, [ROOT / "data" / "sample"], hidden_size=32, num_layers=2,
+    return make_tiny_ernie(out, [ROOT / "data" / "sample" / d for d in SAMPLE_DATASETS],
+                           hidden_size=32, num_layers=2,
                            num_heads=2, intermediate_size=64, max_position=256, max_words=2000)
 
 

@@ -1,5 +1,4 @@
 """Sentence reader (text and JSONL), its error paths, and the bundled synthetic PTB sample."""
-import importlib.util
 import re
 from pathlib import Path
 
@@ -98,13 +97,3 @@ def test_ptb_sample_has_the_documented_shape():
         tokens = text.split()
         assert "<unk>" in tokens and "N" in tokens
         assert all(2 <= len(e["text"].split()) <= 40 for e in examples)
-
-
-def test_ptb_generator_reproduces_the_bundled_files(tmp_path):
-    spec = importlib.util.spec_from_file_location("make_sample_ptb",
-                                                  ROOT / "tools" / "make_sample_ptb.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.generate(tmp_path)
-    for name in ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt", "README.md"):
-        assert (tmp_path / name).read_bytes() == (PTB / name).read_bytes(), name

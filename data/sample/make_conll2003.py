@@ -1,6 +1,6 @@
 """Write the synthetic CoNLL-2003-layout sample used by the SEQ demo and tests.
 
-    python tools/make_sample_conll.py [--out data/sample/conll2003]
+    python data/sample/make_conll2003.py [--out data/sample/conll2003]
 
 Writes eng.train, eng.testa and eng.testb in the original 4-column format (word POS chunk
 NER, single spaces, -DOCSTART- -X- -X- O between documents, a blank line after each
@@ -11,6 +11,8 @@ templates and made-up names; nothing is copied from the Reuters corpus. Determin
 import argparse
 import random
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository; this file is in data/sample/
 
 PER = ["John Smith", "Maria Lopez", "Chen Wei", "Ahmed Khan", "Olga Ivanova", "Peter Brandt",
        "Lucy Hart", "Kenji Sato", "Anna Berg", "David Okafor", "Sofia Rossi", "Tom Baker",
@@ -103,7 +105,8 @@ def write(path, n_docs, rng, unseen=False):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data/sample/conll2003"))
+    p.add_argument("--out", default=str(ROOT / "data" / "sample" / "conll2003"),
+                   help="output directory (default: data/sample/conll2003 in the repository)")
     a = p.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
