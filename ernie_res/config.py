@@ -1,22 +1,26 @@
 """Configs as values: load a YAML file, apply ``-o Section.key=value`` overrides, validate.
 
 The layout follows PaddleClas/PaddleOCR (one YAML section per part, ``-c FILE -o k=v``) with
-two differences that make mistakes loud instead of silent:
+differences that make mistakes loud instead of silent:
 
 * every section is a dataclass, so an unknown key is an error that names the nearest valid
-  key (``Train.epoch`` -> "did you mean Train.epochs?"), and a value of the wrong type is an
-  error that names the key, the expected type and the value;
+  key (``Train.epoch`` -> "did you mean Train.epochs?"), and a value of the wrong type, outside
+  its choices or outside its range is an error that names the key, what was expected and the
+  value;
+* checks that span sections (``Model.name`` must suit ``Global.task``; GEN's decoder must be
+  long enough for ``Data.max_seq_len``) run here too, before anything heavy is loaded;
 * the resolved config is a value that is passed around, never a module global, and derived
   values (``num_labels``, the vocabulary size) are never written back into it.
 
-Sections: ``Global``, ``Model`` (schema chosen by ``Model.name`` from the model registry),
-``Data`` (schema chosen by ``Global.task`` from the task registry), ``Train`` and
-``Optimizer``. ``docs/configs.md`` documents every key; ``help`` metadata on each field is
-the one-line description used there.
+This module knows no task and no model: the ``Model`` and ``Data`` schemas, which model each
+task accepts and the cross-section checks arrive as a ``Schemas`` value
+(``ernie_res.api.SCHEMAS`` binds the registries). ``docs/configs.md`` documents every key;
+the ``help`` metadata of each field is its one-line description there.
 """
 import copy
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,62 +32,103 @@ class ConfigError(ValueError):
     """A config that cannot be used: unknown key, wrong type, bad value or bad override."""
 
 
-def option(default, help, choices=None, **kw):
-    """A dataclass field with its one-line ``help`` (and ``choices``) for validation and docs."""
+_BOUNDS = {"ge": (">=", lambda v, b: v >= b), "gt": (">", lambda v, b: v > b),
+           "le": ("<=", lambda v, b: v <= b), "lt": ("<", lambda v, b: v < b)}
+
+
+def option(default, help, choices=None, ge=None, gt=None, le=None, lt=None, **kw):
+    """A dataclass field with its one-line ``help``, and optionally ``choices`` or bounds.
+
+    ``ge``/``gt``/``le``/``lt`` bound a number (for a mapping: each of its values); a value
+    outside them is a ``ConfigError`` naming the key, the bound and the value.
+    """
     meta = {"help": help}
     if choices is not None:
         meta["choices"] = tuple(choices)
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    if bounds:
+        meta["bounds"] = bounds
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta, **kw)
     return field(default=default, metadata=meta, **kw)
 
 
+def describe_bounds(bounds):
+    """``{"ge": 0, "lt": 1}`` -> ``">= 0 and < 1"``."""
+    return " and ".join(f"{_BOUNDS[k][0]} {v}" for k, v in bounds.items())
+
+
+def _check_bounds(value, bounds, where):
+    values = value.values() if isinstance(value, dict) else [value]
+    for v in values:
+        if v is None:
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{where}: expected a finite number, got {v!r}")
+        if not all(test(v, b) for k, b in bounds.items() for test in [_BOUNDS[k][1]]):
+            raise ConfigError(f"{where}: expected a value {describe_bounds(bounds)}, got {v!r}")
+
+
 @dataclass
 class GlobalConfig:
-    task: str = option("doc", "Task to run; picks the Data schema and the dataset reader.",
-                   choices=("doc", "seq", "rel", "gen"))
-    output_dir: str = option("output/run", "Where config.yaml, train.log, vdl/, best/ and latest/ go.")
+    task: str = option("doc", "Task to run; picks the Data schema and the dataset reader.")
+    output_dir: str = option("output/run", "Where config.yaml, train.log, vdl/, best/ and latest/ "
+                                           "go.")
     device: str = option("auto", "auto uses a GPU when Paddle has one, else the CPU.",
-                     choices=("auto", "cpu", "gpu"))
+                         choices=("auto", "cpu", "gpu"))
+    num_threads: int = option(0, "CPU math threads (oneDNN/MKL/OpenMP); 0 leaves Paddle's choice, "
+                                 "which follows OMP_NUM_THREADS (1 when it is unset).", ge=0)
     seed: int = option(42, "Seed for Python, NumPy and Paddle; also fixes the data order.")
-    log_interval: int = option(10, "Log train loss, lr, grad norm and throughput every N steps.")
+    log_interval: int = option(10, "Log train loss, lr, grad norm and throughput every N steps.",
+                               ge=1)
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = option(3, "Number of passes over the training set (ignored if max_steps > 0).")
-    max_steps: int = option(0, "A positive value overrides epochs: train exactly this many steps.")
-    batch_size: int = option(16, "Examples per optimizer step per device (before accumulation).")
-    eval_batch_size: int = option(32, "Examples per forward pass during evaluation.")
-    grad_accum_steps: int = option(1, "Accumulate gradients over N batches per optimizer step.")
-    max_grad_norm: float = option(1.0, "Clip gradients to this global L2 norm (0 disables).")
+    epochs: int = option(3, "Number of passes over the training set (ignored if max_steps > 0).",
+                         ge=1)
+    max_steps: int = option(0, "A positive value overrides epochs: train exactly this many steps.",
+                            ge=0)
+    batch_size: int = option(16, "Examples per optimizer step per device (before accumulation).",
+                             ge=1)
+    eval_batch_size: int = option(32, "Examples per forward pass during evaluation.", ge=1)
+    grad_accum_steps: int = option(1, "Accumulate gradients over N batches per optimizer step.",
+                                   ge=1)
+    max_grad_norm: float = option(1.0, "Clip gradients to this global L2 norm (0 disables).",
+                                  ge=0)
     eval_steps: int = option(0, "Evaluate (and save latest/ and maybe best/) every N steps; "
-                            "0 means once per epoch.")
-    early_stopping_patience: int = option(0, "Stop after N evaluations without improvement of the "
-                                         "main metric; 0 disables early stopping.")
-    amp: bool = option(False, "Automatic mixed precision (GPU only; ignored with a warning on CPU).")
+                                "0 means once per epoch.", ge=0)
+    early_stopping_patience: int = option(0, "Stop after N evaluations without improvement of "
+                                             "the main metric; 0 disables early stopping.", ge=0)
+    amp: bool = option(False, "Automatic mixed precision (GPU only; ignored with a warning on "
+                              "CPU).")
     amp_dtype: str = option("float16", "AMP compute dtype.", choices=("float16", "bfloat16"))
     amp_level: str = option("O1", "AMP level: O1 casts white-listed ops, O2 casts the model.",
-                        choices=("O1", "O2"))
-    num_workers: int = option(0, "DataLoader worker processes (0 = load in the main process).")
+                            choices=("O1", "O2"))
+    num_workers: int = option(0, "DataLoader worker processes (0 = load in the main process).",
+                              ge=0)
 
 
 @dataclass
 class OptimizerConfig:
     name: str = option("adamw", "Optimizer (AdamW, Loshchilov & Hutter 2019).", choices=("adamw",))
-    lr: float = option(5e-5, "Peak learning rate of the backbone.")
+    lr: float = option(5e-5, "Peak learning rate of the backbone.", gt=0)
     head_lr: typing.Optional[float] = option(None, "Peak learning rate of every parameter outside "
-                                               "the backbone (null = lr).")
+                                                   "the backbone (null = lr).", gt=0)
     group_lrs: typing.Dict[str, float] = option({}, "Per-sub-layer peak learning rates, e.g. "
-                                                "{crf: 0.01}; keys are attribute names of the "
-                                                "model's direct children.")
-    weight_decay: float = option(0.01, "Decoupled weight decay; never applied to biases and norms.")
-    beta1: float = option(0.9, "Adam beta1.")
-    beta2: float = option(0.999, "Adam beta2.")
-    epsilon: float = option(1e-8, "Adam epsilon.")
-    schedule: str = option("linear", "Decay after warm-up.", choices=("linear", "cosine", "constant"))
-    warmup_ratio: float = option(0.1, "Fraction of the total steps used for linear warm-up.")
-    warmup_steps: int = option(0, "Warm-up steps; a positive value overrides warmup_ratio.")
+                                                    "{crf: 0.01}; keys are attribute names of the "
+                                                    "model's direct children.", gt=0)
+    weight_decay: float = option(0.01, "Decoupled weight decay; never applied to biases and "
+                                       "norms.", ge=0)
+    beta1: float = option(0.9, "Adam beta1.", ge=0, lt=1)
+    beta2: float = option(0.999, "Adam beta2.", ge=0, lt=1)
+    epsilon: float = option(1e-8, "Adam epsilon.", gt=0)
+    schedule: str = option("linear", "Decay after warm-up.",
+                           choices=("linear", "cosine", "constant"))
+    warmup_ratio: float = option(0.1, "Fraction of the total steps used for linear warm-up.",
+                                 ge=0, le=1)
+    warmup_steps: int = option(0, "Warm-up steps; a positive value overrides warmup_ratio.",
+                               ge=0)
 
 
 STATIC_SECTIONS = {"Global": GlobalConfig, "Train": TrainConfig, "Optimizer": OptimizerConfig}
@@ -226,17 +271,49 @@ def build_section(cls, raw, section):
         if choices is not None and value not in choices:
             raise ConfigError(f"{section}.{name}: expected one of {list(choices)}, "
                               f"got {value!r}")
+        if "bounds" in f.metadata:
+            _check_bounds(value, f.metadata["bounds"], f"{section}.{name}")
         values[name] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ConfigError as e:             # a section's own __post_init__ check
+        raise ConfigError(f"{section}.{e}") from None
 
 
-def resolve(raw, model_schemas, data_schemas):
+@dataclass(frozen=True)
+class Schemas:
+    """What ``resolve`` validates against; ``ernie_res.api.SCHEMAS`` binds the registries.
+
+    Attributes:
+        models: ``{Model.name: dataclass}``, the schema of the ``Model`` section.
+        data: ``{Global.task: dataclass}``, the schema of the ``Data`` section.
+        task_models: ``{Global.task: (Model.name, ...)}``, the models each task can train.
+        checks: callables ``check(config)`` that raise ``ConfigError`` for values that are
+            wrong together (run after every section is valid on its own).
+    """
+    models: typing.Mapping[str, type]
+    data: typing.Mapping[str, type]
+    task_models: typing.Mapping[str, typing.Tuple[str, ...]] = field(default_factory=dict)
+    checks: typing.Tuple[typing.Callable, ...] = ()
+
+
+def _choose(section, key, value, options):
+    if value not in options:
+        near = difflib.get_close_matches(str(value), list(options), n=1, cutoff=0.5)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ConfigError(f"{section}.{key}: expected one of {sorted(options)}, got "
+                          f"{value!r}{hint}")
+
+
+def resolve(raw, schemas):
     """Validate a raw nested dict into a ``Config``.
 
     Args:
         raw: ``{section: {key: value}}`` after overrides.
-        model_schemas: ``{model name: dataclass}``; ``Model.name`` picks one.
-        data_schemas: ``{task name: dataclass}``; ``Global.task`` picks one.
+        schemas (Schemas): the ``Model``/``Data`` schemas and the cross-section checks.
+
+    Raises:
+        ConfigError: the first problem found, naming the key.
     """
     known = set(SECTION_ORDER)
     for section in raw:
@@ -247,25 +324,25 @@ def resolve(raw, model_schemas, data_schemas):
                               f"(valid sections: {', '.join(SECTION_ORDER)})")
     sections = {name: build_section(cls, raw.get(name), name)
                 for name, cls in STATIC_SECTIONS.items()}
+    task = sections["Global"].task
+    _choose("Global", "task", task, schemas.data)
     model_raw = dict(raw.get("Model") or {})
     if "name" not in model_raw:
-        raise ConfigError(f"Model.name is required (one of {sorted(model_schemas)})")
-    if model_raw["name"] not in model_schemas:
-        raise ConfigError(f"Model.name: expected one of {sorted(model_schemas)}, "
-                          f"got {model_raw['name']!r}")
-    sections["Model"] = build_section(model_schemas[model_raw["name"]], model_raw, "Model")
-    task = sections["Global"].task
-    if task not in data_schemas:
-        raise ConfigError(f"Global.task {task!r} is not implemented yet "
-                          f"(available: {sorted(data_schemas)})")
-    sections["Data"] = build_section(data_schemas[task], raw.get("Data"), "Data")
-    return Config(sections)
+        raise ConfigError(f"Model.name is required (one of {sorted(schemas.models)})")
+    _choose("Model", "name", model_raw["name"], schemas.models)
+    allowed = schemas.task_models.get(task)
+    if allowed is not None and model_raw["name"] not in allowed:
+        raise ConfigError(f"Model.name: {model_raw['name']!r} cannot run Global.task {task!r}; "
+                          f"that task takes {', '.join(repr(m) for m in allowed)}")
+    sections["Model"] = build_section(schemas.models[model_raw["name"]], model_raw, "Model")
+    sections["Data"] = build_section(schemas.data[task], raw.get("Data"), "Data")
+    config = Config(sections)
+    for check in schemas.checks:
+        check(config)
+    return config
 
 
-def load_config(path=None, overrides=(), raw=None):
-    """Load ``path`` (or a ready raw dict), apply overrides and validate against the registries."""
-    from ernie_res.models import MODEL_CONFIGS
-    from ernie_res.tasks import DATA_CONFIGS
-
+def load_config(path=None, overrides=(), raw=None, *, schemas):
+    """Load ``path`` (or a ready raw dict), apply ``-o`` overrides and validate with ``schemas``."""
     base = load_yaml(path) if path is not None else copy.deepcopy(raw or {})
-    return resolve(apply_overrides(base, overrides), MODEL_CONFIGS, DATA_CONFIGS)
+    return resolve(apply_overrides(base, overrides), schemas)

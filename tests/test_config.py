@@ -1,6 +1,8 @@
+"""Config loading and validation (ernie_res/config.py), with the registries bound by api."""
 import pytest
 
-from ernie_res.config import ConfigError, apply_overrides, load_config
+from ernie_res.api import SCHEMAS, load_config
+from ernie_res.config import ConfigError, Schemas, apply_overrides, resolve
 
 BASE = "configs/doc/20ng.yaml"
 
@@ -72,3 +74,59 @@ def test_derived_values_are_not_written_back():
     before = cfg.to_dict()
     cfg.replace("Train", max_steps=5)
     assert cfg.to_dict() == before
+
+
+@pytest.mark.parametrize("override, message", [
+    ("Train.batch_size=0", r"Train.batch_size: expected a value >= 1, got 0"),
+    ("Optimizer.lr=0", r"Optimizer.lr: expected a value > 0, got 0.0"),
+    ("Optimizer.beta2=1.0", r"Optimizer.beta2: expected a value >= 0 and < 1, got 1.0"),
+    ("Optimizer.group_lrs.crf=-1", r"Optimizer.group_lrs: expected a value > 0, got -1.0"),
+    ("Optimizer.lr=.nan", r"Optimizer.lr: expected a finite number, got nan"),
+    ("Data.dev_ratio=1", r"Data.dev_ratio: expected a value > 0 and < 1, got 1.0"),
+    ("Model.dropout=1", r"Model.dropout: expected a value >= 0 and < 1, got 1.0"),
+    ("Model.res_kernel_size=4", r"Model.res_kernel_size: expected an odd number"),
+    ("Data.head_tokens=-1", r"Data.head_tokens: expected a value >= 0, got -1"),
+    ("Global.num_threads=-1", r"Global.num_threads: expected a value >= 0, got -1"),
+])
+def test_value_ranges_are_checked_at_load(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(BASE, [override])
+
+
+def test_a_model_that_does_not_suit_the_task_is_refused_at_load():
+    with pytest.raises(ConfigError, match=r"Model.name: 'seq_crf' cannot run Global.task 'doc'; "
+                                          r"that task takes 'doc_classifier'"):
+        load_config(BASE, ["Model.name=seq_crf"])
+    with pytest.raises(ConfigError, match=r"Global.task: expected one of \['doc', 'gen', "
+                                          r"'rel', 'seq'\], got 'dco'; did you mean 'doc'\?"):
+        load_config(BASE, ["Global.task=dco"])
+
+
+def test_cross_section_checks_run_at_load():
+    gen = "configs/gen/ptb_vae.yaml"
+    with pytest.raises(ConfigError, match=r"Model.max_len: expected at least Data.max_seq_len - "
+                                          r"1 = 95 \(the decoder's longest input\), got 20"):
+        load_config(gen, ["Model.decoder=transformer", "Model.max_len=20"])
+    load_config(gen, ["Model.decoder=gru", "Model.max_len=20"])    # a GRU has no positions
+    with pytest.raises(ConfigError, match=r"Model.decoder_heads: expected a divisor of "
+                                          r"decoder_hidden = 30, got 8"):
+        load_config(gen, ["Model.decoder_hidden=30"])
+
+
+def test_config_module_knows_no_registry():
+    """resolve validates against whatever schemas it is given."""
+    schemas = Schemas(models=SCHEMAS.models, data=SCHEMAS.data)
+    raw = {"Global": {"task": "doc"}, "Model": {"name": "seq_crf"}}
+    assert resolve(raw, schemas).Model.name == "seq_crf"      # no task_models: no pairing rule
+    with pytest.raises(ConfigError, match="cannot run"):
+        resolve(raw, SCHEMAS)
+
+
+def test_every_bundled_config_loads():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    configs = sorted((root / "configs").rglob("*.yaml"))
+    assert len(configs) == 8
+    for c in configs:
+        load_config(c)

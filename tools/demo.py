@@ -7,7 +7,6 @@ build a tiny ERNIE -> train DOC -> evaluate on the sample test split -> predict 
 then says where the VisualDL logs are and how to open them.
 """
 import argparse
-import os
 import shlex
 import subprocess
 import sys
@@ -36,8 +35,6 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="output", help="where the tiny ERNIE and the run go")
     a = p.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
-    os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
     py = sys.executable
     out = Path(a.out)
     tiny, run_dir = out / "tiny_ernie", out / "demo_doc"

@@ -3,13 +3,15 @@
     python tools/eval.py --model_dir OUT/best [--split test] [-o Data.root=DIR]
                          [--answer_file PATH]   (REL: the official ID<TAB>label answer file)
 
-Prints the task's report; the last line is the metrics as one JSON object.
+Prints the task's report to standard output; its last line is the metrics as one JSON
+object. Logs go to standard error.
 """
 import argparse
 import json
 import sys
+from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _bootstrap
 
 
 def main(argv=None):
@@ -24,20 +26,20 @@ def main(argv=None):
                    help="also write the predictions in the task's official answer format "
                         "(REL: ID<TAB>label per line, for the SemEval Perl scorer)")
     a = p.parse_args(argv)
+    _bootstrap.import_paddle()
+    from ernie_res import api
     from ernie_res.config import ConfigError
     from ernie_res.data.errors import DataFormatError
-    from ernie_res.engine.runner import run_eval
 
     try:
-        metrics, metric, task = run_eval(a.model_dir, a.split, a.override, a.batch_size,
-                                         a.device)
+        metrics, metric, task = api.evaluate(a.model_dir, a.split, a.override, a.batch_size,
+                                             a.device)
         if a.answer_file:
-            if not hasattr(task, "write_answer_file"):
-                print(f"error: task {task.name!r} has no official answer format; "
-                      f"--answer_file is not supported", file=sys.stderr)
-                return 2
             # the split is re-read (deterministic) to pair predictions with example IDs
-            task.write_answer_file(a.answer_file, task.load_examples(a.split), metric)
+            text = task.answer_text(task.load_examples(a.split), metric)
+            Path(a.answer_file).parent.mkdir(parents=True, exist_ok=True)
+            with open(a.answer_file, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
             print(f"answer file written to {a.answer_file}", file=sys.stderr)
     except (ConfigError, DataFormatError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -9,7 +9,7 @@ labels.json are what a server needs next to them.
 import argparse
 import sys
 
-import _bootstrap  # noqa: F401
+import _bootstrap
 
 
 def main(argv=None):
@@ -17,12 +17,11 @@ def main(argv=None):
     p.add_argument("--model_dir", required=True)
     p.add_argument("--output", required=True, help="path prefix of the exported files")
     a = p.parse_args(argv)
-    from ernie_res.engine.export import export
-    from ernie_res.engine.runner import load_model_dir
+    _bootstrap.import_paddle()
+    from ernie_res import api
 
     try:
-        config, _, model, _ = load_model_dir(a.model_dir, device="cpu")
-        files = export(model, config.Global.task, a.output)
+        files = api.export(a.model_dir, a.output)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -3,7 +3,9 @@
     python tools/infer.py --model_dir OUT/best --input PATH [--output PRED.jsonl] [--top_k 3]
 
 DOC inputs: a text file (one document per line), a .jsonl file with a "text" field, or a
-directory of files (one document each). Output: one JSON object per input, in input order.
+directory of files (one document each). Output: one JSON object per input, in input order,
+on standard output unless --output is given; logs and the summary go to standard error, so
+`tools/infer.py ... > pred.jsonl` is pure JSON lines.
 
 GEN (text VAE / LM):
     python tools/infer.py --model_dir OUT/best --mode sample --num_samples 10 --temperature 0.8
@@ -12,8 +14,9 @@ GEN (text VAE / LM):
 """
 import argparse
 import sys
+from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _bootstrap
 
 
 def main(argv=None):
@@ -38,24 +41,31 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.input is None and a.mode != "sample":
         p.error("--input is required (except for GEN --mode sample)")
-    gen = {"mode": a.mode, "num_samples": a.num_samples, "decoding": a.decoding,
-           "temperature": a.temperature, "top_k": a.sample_top_k, "top_p": a.top_p,
-           "beam_size": a.beam_size, "max_len": a.max_len, "steps": a.steps, "seed": a.seed}
-    from ernie_res.engine.runner import run_infer
+    options = {"batch_size": a.batch_size, "top_k": a.top_k,
+               "mode": a.mode, "num_samples": a.num_samples, "decoding": a.decoding,
+               "temperature": a.temperature, "sample_top_k": a.sample_top_k, "top_p": a.top_p,
+               "beam_size": a.beam_size, "max_len": a.max_len, "steps": a.steps,
+               "seed": a.seed}
+    _bootstrap.import_paddle()
+    from ernie_res import api
 
     try:
-        records, errors = run_infer(a.model_dir, a.input, a.output, a.batch_size, a.top_k,
-                                    a.device, gen_options=gen)
+        result = api.predict(a.model_dir, a.input, options, a.device)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for e in errors:
+    if a.output:
+        Path(a.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.output).write_text(result.text, encoding="utf-8")
+    else:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+    for e in result.errors:
         print(f"skipped: {e['error']}", file=sys.stderr)
-    where = a.output or "stdout"
-    print(f"{len(records)} predictions written to {where}"
-          + (f"; {len(errors)} input lines had errors (listed above and in the output)"
-             if errors else ""), file=sys.stderr)
-    return 1 if errors and not records else 0
+    print(f"{len(result.records)} predictions written to {a.output or 'stdout'}"
+          + (f"; {len(result.errors)} input lines had errors (listed above and in the output)"
+             if result.errors else ""), file=sys.stderr)
+    return 1 if result.errors and not result.records else 0
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ The directory loads through the same ``Model.backbone=DIR`` path as a real check
 import argparse
 import os
 
-import _bootstrap  # noqa: F401
-
-from ernie_res.models.tiny_ernie import make_tiny_ernie
+import _bootstrap
 
 
 def main(argv=None):
@@ -34,6 +32,9 @@ def main(argv=None):
     missing = [c for c in a.corpus if not os.path.exists(c)]
     if missing:
         p.error(f"--corpus: no such file or directory: {', '.join(missing)}")
+    _bootstrap.import_paddle()
+    from ernie_res.models.tiny_ernie import make_tiny_ernie
+
     out = make_tiny_ernie(a.output, a.corpus, hidden_size=a.hidden_size,
                           num_layers=a.num_layers, num_heads=a.num_heads,
                           intermediate_size=a.intermediate_size, max_position=a.max_position,

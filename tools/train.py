@@ -4,14 +4,16 @@
         -o Global.output_dir=output/doc Model.backbone=ernie-2.0-base-en Data.root=DIR
     python tools/train.py -c configs/doc/20ng.yaml -o Global.output_dir=output/doc --resume
 
-Writes OUT/config.yaml, OUT/train.log, OUT/vdl/ (VisualDL), OUT/best/ and OUT/latest/.
+Writes OUT/config.yaml, OUT/train.log, OUT/vdl/ (VisualDL), OUT/best/ and OUT/latest/; logs
+go to standard error and OUT/train.log.
 Data parallel: python -m paddle.distributed.launch --nproc_per_node 2 tools/train.py ...
 """
 import argparse
 import os
 import sys
+from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _bootstrap
 
 
 def main(argv=None):
@@ -22,19 +24,18 @@ def main(argv=None):
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="LATEST_DIR",
                    help="resume exactly from a latest/ directory (default: OUT/latest)")
     a = p.parse_args(argv)
-    from pathlib import Path
-
-    from ernie_res.config import ConfigError, load_config
+    _bootstrap.import_paddle()
+    from ernie_res import api
+    from ernie_res.config import ConfigError
     from ernie_res.data.errors import DataFormatError
-    from ernie_res.engine.runner import train
     from ernie_res.models.backbone import BackboneLoadError
 
     try:
-        cfg = load_config(a.config, a.override)
+        cfg = api.load_config(a.config, a.override)
         resume = None
         if a.resume is not None:
             resume = Path(a.resume) if a.resume else Path(cfg.Global.output_dir) / "latest"
-        train(cfg, resume=resume)
+        api.train(cfg, resume=resume)
     except (ConfigError, DataFormatError, BackboneLoadError, FileNotFoundError, ValueError) as e:
         if os.environ.get("ERNIE_RES_DEBUG"):
             raise

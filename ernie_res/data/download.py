@@ -24,6 +24,7 @@ never holds a partial file. Network failures (DNS, refused connection, timeout, 
 raise :class:`DownloadError`, whose message names the data set, the URL, the reason and how to
 place the files by hand.
 """
+import argparse
 import os
 import shutil
 import sys
@@ -282,8 +283,6 @@ def download(name, dest, timeout=10.0, progress=True):
 
 def main(argv=None):
     """Command line entry point; returns the process exit code."""
-    import argparse
-
     p = argparse.ArgumentParser(
         prog="download_data.py",
         description="Download a public data set into the layout ernie_res readers expect.")

@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import paddle
+import yaml
+
+from ernie_res.models.backbone import save_backbone_files
 
 MODEL_FILE = "model_state.pdparams"
 TRAIN_STATE_FILE = "training_state.pdparams"
@@ -43,8 +46,6 @@ def _replace_dir(tmp, final):
 def save_model_dir(path, model, config, labels, encoder, tokenizer, meta=None,
                    training_state=None):
     """Write a self-contained model directory at ``path`` (atomically)."""
-    from ernie_res.models.backbone import save_backbone_files
-
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():
@@ -114,8 +115,6 @@ def load_training_state(model_dir):
 
 def read_model_dir(model_dir):
     """Return ``(raw config dict, labels, meta)`` of a model directory, checking its files."""
-    import yaml
-
     model_dir = Path(model_dir)
     needed = ["config.yaml", "labels.json", MODEL_FILE, "backbone/config.json"]
     missing = [f for f in needed if not (model_dir / f).is_file()]

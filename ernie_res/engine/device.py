@@ -1,4 +1,4 @@
-"""Device selection and the data-parallel environment."""
+"""Device selection, CPU thread count and the data-parallel environment."""
 import paddle
 
 
@@ -16,14 +16,32 @@ def resolve_device(name):
     return name
 
 
-def setup(name):
-    """Set the device and, under ``paddle.distributed.launch``, the parallel environment.
+def set_num_threads(n):
+    """Use ``n`` CPU math threads (MKL/oneDNN/OpenMP) in this process; 0 changes nothing.
+
+    Paddle otherwise takes the count from ``OMP_NUM_THREADS`` when it is imported (and uses
+    1 when the variable is unset).
+    """
+    if n > 0:
+        paddle.base.core.set_num_threads(int(n))
+
+
+def use_device(name, num_threads=0):
+    """Set the device (``auto`` resolved) and the CPU thread count; returns the device."""
+    device = resolve_device(name)
+    paddle.set_device(device)
+    set_num_threads(num_threads)
+    return device
+
+
+def setup(name, num_threads=0):
+    """Set the device, the CPU thread count and, under ``paddle.distributed.launch``, the
+    parallel environment.
 
     Returns:
         tuple: ``(device, rank, world_size)``.
     """
-    device = resolve_device(name)
-    paddle.set_device(device)
+    device = use_device(name, num_threads)
     world_size = paddle.distributed.get_world_size()
     rank = paddle.distributed.get_rank() if world_size > 1 else 0
     if world_size > 1:

@@ -1,37 +1,28 @@
 """Export a trained model to a static graph for Paddle Inference (``paddle.jit.save``).
 
-The exported program takes only tensors and returns one: class probabilities for DOC
-(``input_ids``/``attention_mask`` ``[B, 1, T]``, i.e. head+tail or head truncation), so
-serving code needs no ernie_res import. ``paddle.jit.save`` writes ``model.json`` (PIR
-program) and ``model.pdiparams``; ``inference.Config(json, pdiparams)`` loads them.
+The model declares what to trace with ``export_spec()`` (``models/base.py``): a layer whose
+forward takes and returns only tensors, and the names, shapes and dtypes of its inputs. The
+exported program
+takes only tensors and returns only tensors, so serving code needs no ernie_res import.
+``paddle.jit.save`` writes ``model.json`` (PIR program) and ``model.pdiparams``;
+``inference.Config(json, pdiparams)`` loads them.
 """
 import paddle
 
 
-class ProbsOnly(paddle.nn.Layer):
-    """Wrap a model whose forward returns a dict, exposing only ``probs``."""
+def export(model, out_prefix):
+    """Trace ``model`` (eval mode) and save it under ``out_prefix``; returns the files.
 
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask):
-        return self.model(input_ids, attention_mask)["probs"]
-
-
-EXPORTABLE = {"doc": (ProbsOnly, [([None, 1, None], "int64", "input_ids"),
-                                   ([None, 1, None], "int64", "attention_mask")])}
-
-
-def export(model, task_name, out_prefix):
-    """Trace ``model`` for ``task_name`` and save it under ``out_prefix``; returns the files."""
-    if task_name not in EXPORTABLE:
-        raise ValueError(f"export: task {task_name!r} has no static-graph export yet "
-                         f"(available: {sorted(EXPORTABLE)})")
-    wrapper, specs = EXPORTABLE[task_name]
+    Raises:
+        ExportError: the model declares no static-graph export.
+    """
+    spec = model.export_spec()
     model.eval()
-    net = paddle.jit.to_static(wrapper(model), full_graph=True,
-                               input_spec=[paddle.static.InputSpec(*s) for s in specs])
+    spec.layer.eval()
+    net = paddle.jit.to_static(
+        spec.layer, full_graph=True,
+        input_spec=[paddle.static.InputSpec(shape, dtype, name)
+                    for name, shape, dtype in spec.inputs])
     paddle.jit.save(net, str(out_prefix))
     return [f"{out_prefix}.json", f"{out_prefix}.pdiparams"]
 
@@ -52,6 +43,7 @@ def load_predictor(out_prefix, use_gpu=False):
 
 
 def predict(predictor, *arrays):
+    """Run a predictor on NumPy inputs (in the program's input order); the first output."""
     for name, arr in zip(predictor.get_input_names(), arrays):
         handle = predictor.get_input_handle(name)
         handle.reshape(arr.shape)

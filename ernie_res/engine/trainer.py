@@ -1,16 +1,20 @@
-"""The training loop: one loop for every task.
+"""The training loop: one loop for every task and model.
 
 It calls ``model(**batch)`` and reads ``loss`` from the returned dict; everything task
-specific (features, batches, metric, extra visuals) comes from the ``Task`` object. See
-``docs/architecture.md`` for why this is our own loop rather than PaddleNLP's ``Trainer``.
+specific (features, batches, metric, extra visuals) comes from the ``Task`` object, and
+everything a model needs beyond one optimizer update per step comes from the
+``TrainStrategy`` the model declares (``models/base.py``). The loop never asks what the task
+or the model is. See ``docs/architecture.md`` for why this is our own loop rather than
+PaddleNLP's ``Trainer``.
 
 What a run gets: AdamW with parameter groups and warm-up/decay (``optim.py``), gradient
-accumulation and clipping, AMP on GPU (``paddle.amp.auto_cast`` + ``GradScaler``), data
-parallelism under ``python -m paddle.distributed.launch`` (rank 0 logs, evaluates and
-saves), evaluation every N steps or each epoch, best-model selection on the task's main
-metric, early stopping, exact resume from ``latest/``, progress lines with throughput and
-ETA, and VisualDL scalars for everything it logs.
+accumulation and clipping, AMP on GPU (``amp.py``), data parallelism under
+``python -m paddle.distributed.launch`` (rank 0 logs, evaluates and saves), evaluation every
+N steps or each epoch, best-model selection on the task's main metric, early stopping, exact
+resume from ``latest/``, progress lines with throughput and ETA, and VisualDL scalars for
+everything it logs.
 """
+import contextlib
 import json
 import math
 import time
@@ -18,115 +22,14 @@ import time
 import paddle
 from paddle.io import DataLoader
 
+from ernie_res.data.batching import ListDataset
 from ernie_res.data.sampler import EpochBatchSampler
 from ernie_res.engine import checkpoint
-from ernie_res.engine.aggressive import encoder_updates, release
-from ernie_res.engine.logging import Progress, format_seconds
+from ernie_res.engine.amp import AMP
+from ernie_res.engine.evaluation import evaluate
 from ernie_res.engine.optim import build_optimizer, global_grad_norm
-
-
-def to_tensors(batch):
-    """Model inputs of a batch dict (keys without a leading ``_``) as Paddle tensors."""
-    return {k: paddle.to_tensor(v) for k, v in batch.items() if not k.startswith("_")}
-
-
-def to_numpy(outputs):
-    return {k: v.numpy() for k, v in outputs.items() if isinstance(v, paddle.Tensor)}
-
-
-class ListDataset(paddle.io.Dataset):
-    def __init__(self, items):
-        self.items = items
-
-    def __getitem__(self, i):
-        return self.items[i]
-
-    def __len__(self):
-        return len(self.items)
-
-
-def eval_loader(task, features, batch_size):
-    return DataLoader(ListDataset(features), batch_size=batch_size, shuffle=False,
-                      collate_fn=task.collate, num_workers=0)
-
-
-def evaluate(model, task, features, batch_size, amp=None):
-    """Run the model over ``features`` and return ``(metrics dict, metric object)``.
-
-    ``metrics["loss"]`` is the example-weighted mean loss when the batches carry labels.
-    """
-    was_training = model.training
-    model.eval()
-    metric = task.build_metric()
-    total_loss, n_loss = 0.0, 0
-    with paddle.no_grad():
-        for batch in eval_loader(task, features, batch_size):
-            with amp.autocast() if amp is not None else _null():
-                out = model(**to_tensors(batch))
-            n = len(batch["_index"])
-            if "loss" in out:
-                total_loss += float(out["loss"]) * n
-                n_loss += n
-            task.update_metric(metric, to_numpy(out), batch)
-    if was_training:
-        model.train()
-    metrics = dict(metric.accumulate())
-    if n_loss:
-        metrics["loss"] = total_loss / n_loss
-    return metrics, metric
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-
-class AMP:
-    """Mixed precision on GPU: ``auto_cast`` for the forward pass and a ``GradScaler`` for
-    float16 (bfloat16 has float32's exponent range and needs no loss scaling)."""
-
-    def __init__(self, enabled, dtype="float16", level="O1", device="cpu", logger=None):
-        self.enabled = bool(enabled) and device == "gpu"
-        if enabled and device != "gpu" and logger is not None:
-            logger.warning("Train.amp=true needs a GPU; training in float32 on the CPU")
-        self.dtype, self.level = dtype, level
-        self.scaler = (paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15)
-                       if self.enabled and dtype == "float16" else None)
-
-    def decorate(self, model, optimizer):
-        if self.enabled and self.level == "O2":
-            return paddle.amp.decorate(models=model, optimizers=optimizer, level="O2",
-                                       dtype=self.dtype)
-        return model, optimizer
-
-    def autocast(self):
-        if not self.enabled:
-            return _null()
-        return paddle.amp.auto_cast(enable=True, level=self.level, dtype=self.dtype)
-
-    def backward(self, loss):
-        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
-
-    def unscale(self, optimizer):
-        if self.scaler is not None:
-            self.scaler.unscale_(optimizer)
-
-    def step(self, optimizer):
-        if self.scaler is not None:
-            self.scaler.step(optimizer)
-            self.scaler.update()
-        else:
-            optimizer.step()
-
-    def state_dict(self):
-        return self.scaler.state_dict() if self.scaler is not None else {}
-
-    def set_state_dict(self, state):
-        if self.scaler is not None and state:
-            self.scaler.load_state_dict(state)
+from ernie_res.engine.step_context import StepContext, broadcast_buffers
+from ernie_res.utils.progress import Progress, format_seconds
 
 
 class Trainer:
@@ -145,6 +48,7 @@ class Trainer:
         self.device = device
         self.rank, self.world_size = rank, world_size
         self.main_key = task.build_metric().main_key
+        self.strategy = model.train_strategy()
 
     # ---------------------------------------------------------------- helpers
     def _save(self, name, state, metrics, with_training_state):
@@ -183,7 +87,7 @@ class Trainer:
                 shown += f" (+{len(metrics) - 6} more in VisualDL)"
             self.logger.info(f"eval @ step {step}: {shown} ({time.time() - t0:.1f}s)"
                              f"{'  *new best*' if improved else ''}")
-            note = self.model.after_eval(metrics) if hasattr(self.model, "after_eval") else None
+            note = self.strategy.after_evaluation(metrics)
             if note:
                 self.logger.info(note)
             if improved:
@@ -200,8 +104,7 @@ class Trainer:
             flag = paddle.to_tensor([stop], dtype="int64")
             paddle.distributed.broadcast(flag, src=0)
             stop = int(flag.numpy()[0])
-            for buf in self.model.buffers():   # e.g. the VAE's phase switch set on rank 0
-                paddle.distributed.broadcast(buf, src=0)
+            broadcast_buffers(self.model)   # e.g. a training phase switched on rank 0
         return bool(stop)
 
     # ---------------------------------------------------------------- main loop
@@ -239,10 +142,8 @@ class Trainer:
         progress = Progress(total, state["step"])
         window_loss, window_n, grad_norm = 0.0, 0, 0.0
         window_extra = {}
-        # optional model hooks (duck-typed, see models/text_vae.py): beta schedules need the
-        # step; EM-style VAE training makes encoder-only updates before each decoder update
-        set_step = getattr(self.model, "set_step", None)
-        aggressive = getattr(self.model, "aggressive_active", None)
+        ctx = StepContext(net, self.optimizer, self.amp, train_feats, self.task.collate,
+                          tc.batch_size, gc.seed, self.rank, self.world_size)
         net.train()
         stop = False
         while state["step"] < total and not stop:
@@ -252,20 +153,17 @@ class Trainer:
             for bi, batch in enumerate(loader):
                 if micro == 0:  # a new accumulation group; the epoch's last may be shorter
                     group = min(tc.grad_accum_steps, left - bi)
-                    if set_step is not None:
-                        set_step(state["step"], total)
-                    if aggressive is not None and aggressive():
-                        n = encoder_updates(self, net, train_feats, state["step"],
-                                            self.model.config.aggressive_max_inner)
-                        window_extra["e_steps"] = window_extra.get("e_steps", 0.0) + n
+                    for k, v in self.strategy.begin_update(ctx, state["step"], total).items():
+                        window_extra[k] = window_extra.get(k, 0.0) + float(v)
                 micro += 1
                 last_in_epoch = bi == left - 1
                 boundary = micro == group
-                with (_null() if self.world_size == 1 or boundary else net.no_sync()):
-                    with self.amp.autocast():
-                        out = net(**to_tensors(batch))
+                sync = contextlib.nullcontext() if self.world_size == 1 or boundary \
+                    else net.no_sync()
+                with sync:
+                    out = ctx.forward(batch)
                     loss = out["loss"]
-                    self.amp.backward(loss / group)
+                    ctx.backward(loss / group)
                 window_loss += float(loss)
                 window_n += 1
                 for k, v in out.get("log", {}).items():
@@ -278,8 +176,7 @@ class Trainer:
                 if not boundary:
                     continue
                 micro = 0
-                if aggressive is not None and aggressive():
-                    release(self.model.encoder_parameters())   # the M-step: decoder only
+                self.strategy.before_optimizer_step(ctx)
                 self.amp.unscale(self.optimizer)
                 grad_norm = global_grad_norm(params)
                 self.amp.step(self.optimizer)

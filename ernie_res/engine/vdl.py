@@ -11,8 +11,8 @@ Two upstream problems are worked around here rather than in every caller:
 
 Only rank 0 writes; on other ranks every method is a no-op, so callers never branch on rank.
 """
-import io
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -59,37 +59,6 @@ def pr_counts(labels, scores, num_thresholds=127):
     return {"tp": tp.astype(int).tolist(), "fp": fp.astype(int).tolist(),
             "tn": tn.astype(int).tolist(), "fn": fn.astype(int).tolist(),
             "precision": precision.tolist(), "recall": recall.tolist()}
-
-
-def matrix_image(matrix, labels, title="confusion matrix"):
-    """Render a (confusion or transition) matrix as an ``[H, W, 3]`` uint8 image."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(labels)
-    size = max(4.0, 0.35 * n + 2)
-    fig, ax = plt.subplots(figsize=(size, size), dpi=80)
-    im = ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(n))
-    ax.set_yticks(range(n))
-    ax.set_xticklabels(labels, rotation=90, fontsize=7)
-    ax.set_yticklabels(labels, fontsize=7)
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    if n <= 25 and np.issubdtype(np.asarray(matrix).dtype, np.integer):
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, int(matrix[i][j]), ha="center", va="center", fontsize=6)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    from PIL import Image
-
-    buf.seek(0)
-    return np.asarray(Image.open(buf).convert("RGB"))
 
 
 class VDLWriter:
@@ -153,8 +122,6 @@ class VDLWriter:
 
 def read_scalars(logdir):
     """``{tag: [(step, value), ...]}`` for every scalar in a VisualDL log directory."""
-    from pathlib import Path
-
     from visualdl import LogReader
 
     out = {}

@@ -140,6 +140,78 @@ class ConllEvalMetric(Metric):
         return "\n".join(lines)
 
 
+class WindowedConllMetric(ConllEvalMetric):
+    """conlleval over whole sentences assembled from window predictions (tag ids).
+
+    A long sentence is tagged in several overlapping windows; each window contributes the
+    words of its scoring range (``add_window``), and a sentence is scored once all of its
+    words have a prediction (at ``accumulate``/``report``). ``accumulate`` adds per-type
+    ``precision_<TYPE>`` and ``recall_<TYPE>`` to the keys of ``ConllEvalMetric``.
+
+    Args:
+        labels (list[str]): tag of each id.
+    """
+
+    def __init__(self, labels):
+        self.labels = list(labels)
+        super().__init__()
+
+    def reset(self):
+        super().reset()
+        self._pred, self._gold = {}, {}   # sentence index -> tags, not yet scored
+        self._scored = {}                 # sentence index -> predicted tags, scored
+
+    def add_window(self, index, n_words, offset, score, pred_ids, gold_ids):
+        """Add one window's predictions.
+
+        Args:
+            index (int): the sentence's index.
+            n_words (int): words in the whole sentence.
+            offset (int): position of the window's first word in the sentence.
+            score (tuple[int, int]): ``[start, end)`` of the window's words this window
+                decides, relative to the window.
+            pred_ids, gold_ids (array): int ``[W]`` tag ids of the window's words.
+        """
+        pred = self._pred.setdefault(index, [None] * n_words)
+        gold = self._gold.setdefault(index, [None] * n_words)
+        for j in range(score[0], score[1]):
+            pred[offset + j] = self.labels[pred_ids[j]]
+            gold[offset + j] = self.labels[gold_ids[j]]
+
+    def predicted_tags(self, index):
+        """The predicted tags of sentence ``index`` (``[]`` if no window of it was added)."""
+        if index in self._pred:
+            return list(self._pred[index])
+        return list(self._scored.get(index, []))
+
+    def sentences(self):
+        """Sorted indices of every sentence with a prediction."""
+        return sorted(set(self._pred) | set(self._scored))
+
+    def _flush(self):
+        if self._pred:
+            keys = sorted(self._pred)
+            missing = [k for k in keys if None in self._pred[k]]
+            assert not missing, f"sentences {missing[:5]} have words without a prediction"
+            super().update([self._pred[k] for k in keys], [self._gold[k] for k in keys])
+            self._scored.update(self._pred)
+            self._pred, self._gold = {}, {}
+
+    def accumulate(self):
+        self._flush()
+        out = super().accumulate()
+        for kind in self.types():
+            if kind:
+                p, r, _ = self._prf(self.correct_chunks[kind], self.pred_chunks[kind],
+                                    self.gold_chunks[kind])
+                out[f"precision_{kind}"], out[f"recall_{kind}"] = p, r
+        return out
+
+    def report(self):
+        self._flush()
+        return super().report()
+
+
 def conlleval_lines(lines, path="<lines>"):
     """Score text in conlleval's input format.
 

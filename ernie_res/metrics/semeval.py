@@ -165,37 +165,90 @@ class SemEvalMetric(Metric):
         return "\n".join(lines)
 
 
-def write_answer_file(path, ids, labels):
-    """Write predictions in the official answer format, ``ID<TAB>label\\n`` per line.
+class SemEvalProbsMetric(SemEvalMetric):
+    """The official score, also keeping each example's probabilities (PR curves) and index
+    (answer files in example order)."""
 
-    Every line, the last included, ends with ``\\n`` (the scorer rejects a last line without
-    it). The file can be scored by ``semeval2010_task8_scorer-v1.2.pl`` and read back with
+    def reset(self):
+        super().reset()
+        self._probs, self._gold, self._index = [], [], []
+
+    def update(self, probs, gold, index=None):
+        """Args: probs (np.ndarray): float ``[B, 19]``; gold (np.ndarray): int64 ``[B]``;
+        index (np.ndarray, optional): int64 ``[B]`` example indices (default: arrival order)."""
+        probs = np.asarray(probs)
+        if probs.ndim != 2 or probs.shape[1] != len(LABELS):
+            raise ValueError(f"SemEvalProbsMetric: expected probs of shape [batch_size, "
+                             f"{len(LABELS)}], got {list(probs.shape)}")
+        super().update(probs.argmax(-1), gold)
+        self._probs.append(probs)
+        self._gold.append(np.asarray(gold).reshape(-1))
+        start = sum(len(p) for p in self._index)
+        self._index.append(np.asarray(index).reshape(-1) if index is not None
+                           else np.arange(start, start + len(probs)))
+
+    @property
+    def probs(self):
+        """float ``[N, 19]`` in arrival order."""
+        return np.concatenate(self._probs) if self._probs else np.zeros((0, len(LABELS)))
+
+    @property
+    def gold(self):
+        """int64 ``[N]`` in arrival order."""
+        return np.concatenate(self._gold) if self._gold else np.zeros((0,), np.int64)
+
+    @property
+    def index(self):
+        """int64 ``[N]``: the example index of each row."""
+        return np.concatenate(self._index) if self._index else np.zeros((0,), np.int64)
+
+    def predictions_in_order(self, n_examples):
+        """Predicted label ids ``[n_examples]`` sorted by example index; every example must
+        have exactly one prediction."""
+        order = np.argsort(self.index, kind="stable")
+        idx, pred = self.index[order], self.probs[order].argmax(-1)
+        if len(idx) != n_examples or (idx != np.arange(n_examples)).any():
+            raise ValueError(f"SemEvalProbsMetric: expected one prediction per example, got "
+                             f"{len(idx)} for {n_examples} examples")
+        return pred
+
+
+def answer_text(ids, labels, _fn="answer_text"):
+    """Predictions in the official answer format, ``ID<TAB>label\n`` per line.
+
+    Every line, the last included, ends with ``\n`` (the scorer rejects a last line without
+    it). The text can be scored by ``semeval2010_task8_scorer-v1.2.pl`` and read back with
     ``ernie_res.data.semeval.read_key``.
 
     Args:
-        path (str): output file; its directory is created if needed.
         ids (list[str | int]): numeric sentence IDs, unique.
         labels (list[str | int]): label names from ``LABELS`` or their ids, aligned with ``ids``.
     """
     ids, labels = list(ids), list(labels)
     if len(ids) != len(labels):
-        raise ValueError(f"write_answer_file: expected as many labels as ids, got "
+        raise ValueError(f"{_fn}: expected as many labels as ids, got "
                          f"{len(labels)} and {len(ids)}")
-    label_ids = _to_ids("labels", labels, "write_answer_file")
+    label_ids = _to_ids("labels", labels, _fn)
     seen = set()
     lines = []
     for sid, lid in zip(ids, label_ids):
         sid = str(sid)
         if not (sid.isdigit() and sid.isascii()):
-            raise ValueError(f"write_answer_file: expected numeric ids, got {sid!r}")
+            raise ValueError(f"{_fn}: expected numeric ids, got {sid!r}")
         if sid in seen:
-            raise ValueError(f"write_answer_file: expected unique ids, got {sid} twice")
+            raise ValueError(f"{_fn}: expected unique ids, got {sid} twice")
         seen.add(sid)
         lines.append(f"{sid}\t{LABELS[lid]}\n")
+    return "".join(lines)
+
+
+def write_answer_file(path, ids, labels):
+    """Write ``answer_text(ids, labels)`` to ``path`` (its directory is created if needed)."""
+    text = answer_text(ids, labels, _fn="write_answer_file")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write("".join(lines))
+        f.write(text)
 
 
 def score_answer_file(answer_path, key_path):

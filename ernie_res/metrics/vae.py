@@ -239,6 +239,20 @@ class VAEMetric(Metric):
     def _cat(self, parts):
         return np.concatenate(parts)
 
+    @property
+    def num_sentences(self):
+        return sum(len(x) for x in self._rec)
+
+    @property
+    def mu(self):
+        """float64 ``[N, Z]``: the posterior means of every sentence seen, in order."""
+        return self._cat(self._mu) if self._mu else np.zeros((0, 0))
+
+    @property
+    def logvar(self):
+        """float64 ``[N, Z]``: the posterior log-variances, aligned with ``mu``."""
+        return self._cat(self._logvar) if self._logvar else np.zeros((0, 0))
+
     def accumulate(self):
         keys = ("elbo", "rec", "kl", "nll", "ppl", "mi", "au", "neg_nll")
         if not self._mu:

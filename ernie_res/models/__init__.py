@@ -1,6 +1,7 @@
 """Model registry: ``Model.name`` -> model class. Each class has a ``Config`` dataclass (its
 section schema) and is built as ``cls(config, encoder=..., **derived)`` where the derived
-arguments (``num_labels``...) come from the data, never from the user's config."""
+arguments (``num_labels``...) come from the data, never from the user's config. The hooks
+every model declares are in ``models/base.py``."""
 from ernie_res.models.doc_classifier import DocClassifier
 from ernie_res.models.rel_classifier import RelClassifier
 from ernie_res.models.seq_tagger import SeqTagger
@@ -12,7 +13,6 @@ MODELS = {
     "seq_crf": SeqTagger,
     "text_vae": TextVAE,
 }
-MODEL_CONFIGS = {name: cls.Config for name, cls in MODELS.items()}
 
 
 def build_model(model_cfg, **derived):

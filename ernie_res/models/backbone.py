@@ -128,3 +128,47 @@ def save_backbone_files(encoder, tokenizer, directory):
     directory.mkdir(parents=True, exist_ok=True)
     encoder.config.save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
+
+
+def add_marker_tokens(encoder, tokenizer, markers):
+    """Make ``markers`` special tokens of ``tokenizer`` with embedding rows in ``encoder``.
+
+    Idempotent: a checkpoint's saved tokenizer already has the markers and its
+    ``config.json`` the enlarged vocabulary, so nothing changes when it is reloaded. New
+    embedding rows start at the mean of the existing rows.
+
+    Returns:
+        tuple: ``(ids, note)``: the markers' token ids and a one-line description of what
+        changed (None when nothing did).
+
+    Raises:
+        ValueError: the tokenizer splits a marker or maps two markers to one id.
+    """
+    import paddle
+
+    vocab = tokenizer.get_vocab()
+    missing = [m for m in markers if m not in vocab]
+    if missing:
+        extra = list(getattr(tokenizer, "additional_special_tokens", []) or [])
+        tokenizer.add_special_tokens({"additional_special_tokens": extra + missing})
+    ids = tokenizer.convert_tokens_to_ids(list(markers))
+    pieces = [tokenizer.tokenize(f"x {m} y") for m in markers]
+    if any(m not in p or tokenizer.tokenize(m) != [m] for p, m in zip(pieces, markers)) \
+            or len(set(ids)) != len(ids):
+        raise ValueError(f"the tokenizer does not keep the markers {tuple(markers)} whole "
+                         f"(got {pieces}, ids {ids})")
+    emb = encoder.get_input_embeddings()
+    old_n = int(emb.weight.shape[0])
+    need = max(max(ids) + 1, len(tokenizer))
+    if need > old_n:
+        encoder.resize_token_embeddings(need)
+        emb = encoder.get_input_embeddings()
+    fresh = sorted({i for i, m in zip(ids, markers) if m in missing or i >= old_n})
+    if not fresh:
+        return ids, None
+    with paddle.no_grad():
+        mean = emb.weight[:old_n].mean(axis=0)                               # shape: [H]
+        for i in fresh:
+            emb.weight[i] = mean
+    return ids, (f"entity markers {' '.join(markers)} -> token ids {ids}; embeddings {old_n} "
+                 f"-> {int(emb.weight.shape[0])} rows, new rows = mean of the old")

@@ -7,35 +7,35 @@ vector (``[CLS]``, masked mean, or masked additive attention, Yang et al. 2016);
 vectors of a document are then attention-pooled (or averaged) into the document vector,
 which a dropout + linear layer maps to class logits.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ernie_res.config import ConfigError, option
 from ernie_res.layers.attention import MaskedAttentionPooling, masked_mean
 from ernie_res.layers.residual import ResidualStack
+from ernie_res.models.base import ExportSpec, ModelConfig, TaskModel
 
 
 @dataclass
-class DocClassifierConfig:
-    name: str = field(default="doc_classifier", metadata={"help": "Model registry name."})
-    backbone: str = field(default="ernie-2.0-base-en", metadata={
-        "help": "PaddleNLP checkpoint name (ernie-2.0-base-en, ernie-3.0-medium-zh, ...) or a "
-                "local directory written by save_pretrained."})
-    num_res_blocks: int = field(default=1, metadata={
-        "help": "Residual conv blocks over the token states (0 disables them)."})
-    res_kernel_size: int = field(default=3, metadata={"help": "Kernel size of the residual "
-                                                              "convolutions (odd)."})
-    res_norm: str = field(default="layer", metadata={
-        "help": "Normalisation inside residual blocks; batch is mask-aware BatchNorm.",
-        "choices": ("layer", "batch", "none")})
-    pooling: str = field(default="attention", metadata={
-        "help": "Token pooling per window.", "choices": ("cls", "mean", "attention")})
-    chunk_pooling: str = field(default="attention", metadata={
-        "help": "Pooling over the windows of a document (Data.truncation=chunks).",
-        "choices": ("attention", "mean")})
-    dropout: float = field(default=0.1, metadata={"help": "Dropout in the head."})
+class DocClassifierConfig(ModelConfig):
+    name: str = option("doc_classifier", "Model registry name.")
+    num_res_blocks: int = option(1, "Residual conv blocks over the token states (0 disables "
+                                    "them).", ge=0)
+    res_kernel_size: int = option(3, "Kernel size of the residual convolutions (odd).", ge=1)
+    res_norm: str = option("layer", "Normalisation inside residual blocks; batch is mask-aware "
+                                    "BatchNorm.", ("layer", "batch", "none"))
+    pooling: str = option("attention", "Token pooling per window.", ("cls", "mean", "attention"))
+    chunk_pooling: str = option("attention", "Pooling over the windows of a document "
+                                             "(Data.truncation=chunks).", ("attention", "mean"))
+    dropout: float = option(0.1, "Dropout in the head.", ge=0, lt=1)
+
+    def __post_init__(self):
+        if self.res_kernel_size % 2 == 0:
+            raise ConfigError(f"res_kernel_size: expected an odd number (the convolution keeps "
+                              f"the length), got {self.res_kernel_size}")
 
 
 @paddle.jit.not_to_static
@@ -46,7 +46,7 @@ def _check_inputs(input_ids, attention_mask):
                          f"and {list(attention_mask.shape)}")
 
 
-class DocClassifier(nn.Layer):
+class DocClassifier(TaskModel):
     Config = DocClassifierConfig
 
     def __init__(self, config, encoder, num_labels):
@@ -120,3 +120,21 @@ class DocClassifier(nn.Layer):
         if labels is not None:
             out["loss"] = F.cross_entropy(logits, labels.reshape([-1]))
         return out
+
+    def export_spec(self):
+        """Probabilities from one window per document (``head_tail`` or ``head`` truncation)."""
+        return ExportSpec(layer=_Probs(self),
+                          inputs=(("input_ids", [None, 1, None], "int64"),
+                                  ("attention_mask", [None, 1, None], "int64")),
+                          outputs=("probs",))
+
+
+class _Probs(nn.Layer):
+    """``DocClassifier`` reduced to its probabilities, for the static graph."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids, attention_mask)["probs"]

@@ -27,16 +27,14 @@ import paddle.nn.functional as F
 from ernie_res.config import option
 from ernie_res.layers.attention import EntityAwareAttention, masked_mean
 from ernie_res.layers.residual import ResidualMLP
+from ernie_res.models.base import ModelConfig, TaskModel
 
 POOLINGS = ("cls", "entity_start", "entity_mean")
 
 
 @dataclass
-class RelClassifierConfig:
+class RelClassifierConfig(ModelConfig):
     name: str = option("rel_classifier", "Model registry name.")
-    backbone: str = option("ernie-2.0-base-en", "PaddleNLP checkpoint name or a local "
-                           "save_pretrained directory; the entity markers are added to its "
-                           "tokenizer and embeddings when training starts.")
     pooling: str = option("entity_start", "Entity representations: entity_start = the "
                           "[E1]/[E2] marker states (MTB), entity_mean = mean of the tokens "
                           "between the markers (R-BERT), cls = [CLS] only (the ablation).",
@@ -45,10 +43,10 @@ class RelClassifierConfig:
                                  "sentence tokens and the contexts are concatenated to the "
                                  "features.")
     attention_heads: int = option(4, "Heads of the entity-aware attention (must divide the "
-                                  "hidden size).")
+                                  "hidden size).", ge=1)
     use_residual: bool = option(True, "A pre-LN residual MLP block on the fused vector before "
                                 "the classifier.")
-    dropout: float = option(0.1, "Dropout in the head.")
+    dropout: float = option(0.1, "Dropout in the head.", ge=0, lt=1)
 
 
 def _gather_positions(states, positions):
@@ -78,7 +76,7 @@ def span_inner_mask(span, seq_len):
     return (pos > span[:, :1]) & (pos < span[:, 1:])                    # shape: [B, T]
 
 
-class RelClassifier(nn.Layer):
+class RelClassifier(TaskModel):
     """See the module docstring.
 
     Args:

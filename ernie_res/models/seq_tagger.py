@@ -5,37 +5,36 @@ scores only the first word piece of each labelled word (``word_index``), so the 
 words, not word pieces (Devlin et al. 2019 label the first sub-token the same way). The head
 is our own ``LinearChainCRF`` or, for the ablation, a per-word softmax.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ernie_res.config import option
 from ernie_res.layers.crf import LinearChainCRF, allowed_transitions
 from ernie_res.layers.residual import ResidualStack
+from ernie_res.models.base import ModelConfig, TaskModel
 
 
 @dataclass
-class SeqTaggerConfig:
-    name: str = field(default="seq_crf", metadata={"help": "Model registry name."})
-    backbone: str = field(default="ernie-2.0-base-en", metadata={
-        "help": "PaddleNLP checkpoint name or a local save_pretrained directory."})
-    head: str = field(default="crf", metadata={
-        "help": "crf (our LinearChainCRF) or softmax (per-word cross entropy, the ablation).",
-        "choices": ("crf", "softmax")})
-    num_res_blocks: int = field(default=0, metadata={
-        "help": "Residual conv blocks over the word-piece states (0 disables them)."})
-    use_attention: bool = field(default=False, metadata={
-        "help": "A residual multi-head self-attention layer before the emissions."})
-    attention_heads: int = field(default=4, metadata={"help": "Heads of that layer."})
-    dropout: float = field(default=0.1, metadata={"help": "Dropout before the emissions."})
-    constrain_decoding: bool = field(default=True, metadata={
-        "help": "Forbid invalid transitions (O -> I-X, B-X -> I-Y) in Viterbi decoding."})
-    constrain_training: bool = field(default=False, metadata={
-        "help": "Apply the same constraints in the training partition function."})
+class SeqTaggerConfig(ModelConfig):
+    name: str = option("seq_crf", "Model registry name.")
+    head: str = option("crf", "crf (our LinearChainCRF) or softmax (per-word cross entropy, the "
+                              "ablation).", ("crf", "softmax"))
+    num_res_blocks: int = option(0, "Residual conv blocks over the word-piece states (0 "
+                                    "disables them).", ge=0)
+    use_attention: bool = option(False, "A residual multi-head self-attention layer before the "
+                                        "emissions.")
+    attention_heads: int = option(4, "Heads of that layer (must divide the hidden size).", ge=1)
+    dropout: float = option(0.1, "Dropout before the emissions.", ge=0, lt=1)
+    constrain_decoding: bool = option(True, "Forbid invalid transitions (O -> I-X, B-X -> I-Y) "
+                                            "in Viterbi decoding.")
+    constrain_training: bool = option(False, "Apply the same constraints in the training "
+                                             "partition function.")
 
 
-class SeqTagger(nn.Layer):
+class SeqTagger(TaskModel):
     Config = SeqTaggerConfig
 
     def __init__(self, config, encoder, labels, scheme="IOB2"):

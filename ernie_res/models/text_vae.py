@@ -11,10 +11,11 @@ Objective (per sentence): ``rec + beta * KL`` where ``rec = -log p(x|z)`` with o
 reparameterised sample, KL is closed form, beta follows ``Model.beta_schedule`` and the KL
 term optionally has a free-bits floor per dimension. ``docs/generation.md`` derives it.
 
-Training-loop hooks (duck-typed, used by ``engine/trainer.py``): ``set_step(step, total)``
-drives beta; ``aggressive_active()`` / ``encoder_parameters()`` / ``decoder_parameters()``
-drive the EM-style alternation of He et al. 2019; ``after_eval(metrics)`` ends it once the
-dev mutual information stops rising; ``set_final_eval()`` switches evaluation to
+Training hooks (``models/base.py``): ``train_strategy()`` returns ``AggressiveEM``
+(``models/vae_em.py``), which sets the step that drives beta before every update, runs the
+EM-style alternation of He et al. 2019 through ``aggressive_active()`` /
+``encoder_parameters()`` / ``decoder_parameters()`` and ends it through ``after_eval(metrics)``
+once the dev mutual information stops rising; ``set_final_eval()`` switches evaluation to
 ``iw_samples`` importance samples.
 """
 from dataclasses import dataclass
@@ -23,47 +24,64 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ernie_res.config import option
-from ernie_res.engine.schedules import BetaSchedule
+from ernie_res.config import ConfigError, option
 from ernie_res.layers.attention import MaskedAttentionPooling
 from ernie_res.layers.lm_decoder import build_decoder
 from ernie_res.layers.vae import (GaussianPosterior, LatentInjector, WordDropout, free_bits_kl,
                                   gaussian_kl, reparameterize)
+from ernie_res.metrics.vae import iw_log_likelihood
+from ernie_res.models.base import ModelConfig, TaskModel
+from ernie_res.models.beta_schedule import BetaSchedule
+from ernie_res.models.vae_em import AggressiveEM
 
 
 @dataclass
-class TextVAEConfig:
+class TextVAEConfig(ModelConfig):
     name: str = option("text_vae", "Model registry name.")
-    backbone: str = option("ernie-2.0-base-en", "PaddleNLP checkpoint name or local directory "
-                                            "(the encoder, and the decoder's vocabulary).")
-    freeze_encoder: bool = option(False, "Keep ERNIE's weights fixed (pooling and posterior train).")
-    latent_size: int = option(32, "Size of z; 0 gives the LM baseline (same decoder, no latent).")
+    freeze_encoder: bool = option(False, "Keep ERNIE's weights fixed (pooling and posterior "
+                                         "train).")
+    latent_size: int = option(32, "Size of z; 0 gives the LM baseline (same decoder, no "
+                                  "latent).", ge=0)
     decoder: str = option("transformer", "Autoregressive decoder.", ("transformer", "gru"))
-    decoder_hidden: int = option(256, "Decoder width.")
-    decoder_layers: int = option(2, "Decoder layers.")
-    decoder_heads: int = option(4, "Transformer decoder heads.")
-    max_len: int = option(128, "Longest decoder input (word pieces).")
-    dropout: float = option(0.1, "Decoder dropout.")
+    decoder_hidden: int = option(256, "Decoder width.", ge=1)
+    decoder_layers: int = option(2, "Decoder layers.", ge=1)
+    decoder_heads: int = option(4, "Transformer decoder heads (must divide decoder_hidden).",
+                                ge=1)
+    max_len: int = option(128, "Longest decoder input (word pieces); at least "
+                               "Data.max_seq_len - 1.", ge=1)
+    dropout: float = option(0.1, "Decoder dropout.", ge=0, lt=1)
     word_dropout: float = option(0.0, "Probability of replacing a decoder input token by [UNK] "
-                                  "(Bowman et al. 2016).")
-    beta_schedule: str = option("cyclical", "KL weight schedule.", ("constant", "linear", "cyclical"))
-    beta_max: float = option(1.0, "Final / maximum KL weight.")
-    beta_warmup_steps: int = option(1000, "Linear schedule: steps from 0 to beta_max.")
-    beta_cycles: int = option(4, "Cyclical schedule: number of cycles M (Fu et al. 2019).")
-    beta_ratio: float = option(0.5, "Cyclical schedule: increasing fraction R of each cycle.")
-    free_bits: float = option(0.5, "Free-bits floor per latent dimension in nats (0 disables).")
+                                      "(Bowman et al. 2016).", ge=0, le=1)
+    beta_schedule: str = option("cyclical", "KL weight schedule.",
+                                ("constant", "linear", "cyclical"))
+    beta_max: float = option(1.0, "Final / maximum KL weight.", ge=0)
+    beta_warmup_steps: int = option(1000, "Linear schedule: steps from 0 to beta_max.", ge=0)
+    beta_cycles: int = option(4, "Cyclical schedule: number of cycles M (Fu et al. 2019).",
+                              ge=1)
+    beta_ratio: float = option(0.5, "Cyclical schedule: increasing fraction R of each cycle.",
+                               gt=0, le=1)
+    free_bits: float = option(0.5, "Free-bits floor per latent dimension in nats (0 disables).",
+                              ge=0)
     aggressive: bool = option(True, "EM-style aggressive encoder updates (He et al. 2019) until "
-                                "the dev mutual information stops rising.")
-    aggressive_max_inner: int = option(30, "At most this many encoder-only updates per E-step.")
+                                    "the dev mutual information stops rising.")
+    aggressive_max_inner: int = option(30, "At most this many encoder-only updates per E-step.",
+                                       ge=1)
     dev_iw_samples: int = option(0, "Importance samples for the NLL at evaluations during "
-                                "training (0: report the negative ELBO).")
-    iw_samples: int = option(500, "Importance samples for the NLL in tools/eval.py.")
+                                    "training (0: report the negative ELBO).", ge=0)
+    iw_samples: int = option(500, "Importance samples for the NLL in tools/eval.py (0: the "
+                                  "negative ELBO).", ge=0)
     svi_steps: int = option(0, "SA-VAE refinement at evaluation: gradient steps on each "
-                           "sentence's (mu, log sigma^2) before scoring (Kim et al. 2018).")
-    svi_lr: float = option(0.5, "Step size of that refinement.")
+                               "sentence's (mu, log sigma^2) before scoring (Kim et al. 2018).",
+                            ge=0)
+    svi_lr: float = option(0.5, "Step size of that refinement.", gt=0)
+
+    def __post_init__(self):
+        if self.decoder == "transformer" and self.decoder_hidden % self.decoder_heads:
+            raise ConfigError(f"decoder_heads: expected a divisor of decoder_hidden = "
+                              f"{self.decoder_hidden}, got {self.decoder_heads}")
 
 
-class TextVAE(nn.Layer):
+class TextVAE(TaskModel):
     Config = TextVAEConfig
 
     def __init__(self, config, encoder, vocab_size, pad_id, unk_id, bos_id, eos_id):
@@ -130,8 +148,11 @@ class TextVAE(nn.Layer):
         enc = {id(p) for p in self.encoder_parameters()}
         return [p for p in self.parameters() if id(p) not in enc and not p.stop_gradient]
 
-    def set_final_eval(self):
-        self.final_eval = True
+    def set_final_eval(self, enabled=True):
+        self.final_eval = bool(enabled)
+
+    def train_strategy(self):
+        return AggressiveEM(self, self.config.aggressive_max_inner)
 
     # ------------------------------------------------------------------ pieces
     def encode(self, input_ids, attention_mask):
@@ -201,8 +222,6 @@ class TextVAE(nn.Layer):
 
     def iw_nll(self, mu, logvar, dec_in, dec_mask, target, tgt_mask, k):
         """Importance-weighted NLL with ``k`` samples from q (Burda et al. 2016): ``[B]``."""
-        from ernie_res.metrics.vae import iw_log_likelihood
-
         b, t = dec_in.shape
         z = reparameterize(mu, logvar, k)                                    # shape: [B, K, Z]
         per_chunk = max(1, int(2e8 // max(1, b * t * self.vocab_size)))      # bound logits memory

@@ -10,6 +10,8 @@ frequent lower-cased words after ERNIE's basic tokenisation.
 import collections
 from pathlib import Path
 
+from ernie_res.models.backbone import _quiet_paddlenlp
+
 SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"]
 UNUSED_TOKENS = [f"[unused{i}]" for i in range(10)]
 
@@ -57,8 +59,6 @@ def make_tiny_ernie(output, corpus_paths, hidden_size=64, num_layers=2, num_head
     """Write a tiny ERNIE checkpoint to ``output`` and return the directory path."""
     import paddle
     from paddlenlp.transformers import ErnieConfig, ErnieModel, ErnieTokenizer
-
-    from ernie_res.models.backbone import _quiet_paddlenlp
 
     _quiet_paddlenlp()
     output = Path(output)

@@ -1,4 +1,5 @@
-"""Task registry: ``Global.task`` -> task class (its ``DataConfig`` is the Data schema)."""
+"""Task registry: ``Global.task`` -> task class (its ``DataConfig`` is the Data schema and its
+``model_names`` the models it can train)."""
 from ernie_res.tasks.doc import DocTask
 from ernie_res.tasks.gen import GenTask
 from ernie_res.tasks.rel import RelTask
@@ -10,4 +11,3 @@ TASKS = {
     "rel": RelTask,
     "gen": GenTask,
 }
-DATA_CONFIGS = {name: cls.DataConfig for name, cls in TASKS.items()}

@@ -1,19 +1,46 @@
-"""The task protocol: everything task-specific, so that the trainer and tools stay generic.
+"""The task protocol: what binds a dataset reader, a model head and a metric into a task.
 
-A task turns its dataset files into examples, examples into features (NumPy, one dict per
-example), features into batches, builds its model and metric, and turns model outputs back
-into prediction records. The trainer only ever calls these methods; it never branches on
-the task.
+A task turns its dataset files into examples (through a reader in ``data/``), examples into
+features (NumPy, one dict per example), features into batches, builds its model (from
+``models/``) and metric (from ``metrics/``), and turns model outputs back into prediction
+records. The trainer, the evaluation and the tools only ever call the methods below; none of
+them branches on the task.
 
 Batch dicts map names to NumPy arrays. Keys that start with ``_`` are bookkeeping (example
 indices, ids) and are not passed to the model; every other key is an argument of the
 model's ``forward``, ``labels`` included.
+
+Class attributes a task sets: ``name`` (its ``Global.task``), ``DataConfig`` (the schema of
+its ``Data`` section), ``model_names`` (the ``Model.name`` values it can train) and
+``dataset`` (the ``tools/download_data.py`` name of its benchmark).
 """
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import paddle
+
+from ernie_res.config import ConfigError, option
+from ernie_res.data.batching import in_order, to_numpy, to_tensors
+from ernie_res.models import build_model
+
+
+@dataclass
+class DataConfig:
+    """The keys every ``Data`` section has; each task's config adds its own."""
+    name: str = option("", "Dataset reader.")
+    root: str = option("data", "Directory holding the data set's files.")
+    max_seq_len: int = option(512, "Word pieces per model input, [CLS] and [SEP] included.",
+                              ge=3)
+    max_examples: int = option(0, "Use at most N examples of each split (0 = all); for quick "
+                                  "runs.", ge=0)
 
 
 class Task:
     name = None
-    DataConfig = None
+    DataConfig = DataConfig
+    model_names = ()
+    dataset = None
     #: the splits ``load_examples`` accepts; the first two are used by training
     splits = ("train", "dev", "test")
 
@@ -28,16 +55,29 @@ class Task:
         if self.logger is not None:
             self.logger.info(msg)
 
+    # -- checks that need no data and no weights
+    @classmethod
+    def check_config(cls, config):
+        """Raise ``ConfigError`` for values that are wrong together (runs at config load)."""
+
+    @classmethod
+    def check_backbone(cls, config, backbone_config):
+        """Raise ``ConfigError`` when the backbone cannot take this config (runs once the
+        backbone is loaded, before any data is read)."""
+        limit = backbone_config.max_position_embeddings
+        if config.Data.max_seq_len > limit:
+            raise ConfigError(f"Data.max_seq_len: expected at most the backbone's "
+                              f"max_position_embeddings = {limit}, got "
+                              f"{config.Data.max_seq_len}")
+
     # -- backbone
     def prepare_backbone(self, encoder):
         """Adapt ``encoder`` and ``self.tokenizer`` before featurising and ``build_model`` (REL
         adds entity-marker tokens). Must be idempotent: it also runs on a reloaded checkpoint."""
 
     # -- data
-    def split_path(self, split, files, dataset):
+    def split_path(self, split, files):
         """``Data.root / files[split]``, or a clear error naming the download command."""
-        from pathlib import Path
-
         if split not in files:
             raise ValueError(f"{self.name.upper()}: unknown split {split!r} (expected "
                              f"{', '.join(files)})")
@@ -46,8 +86,8 @@ class Task:
             raise FileNotFoundError(
                 f"{path} not found: the {self.name} task expects "
                 f"{', '.join(dict.fromkeys(files.values()))} "
-                f"in Data.root; `python tools/download_data.py {dataset} --dest DIR` fetches "
-                f"them")
+                f"in Data.root; `python tools/download_data.py {self.dataset} --dest DIR` "
+                f"fetches them")
         return path
 
     def load_examples(self, split):
@@ -69,8 +109,6 @@ class Task:
     # -- model and metric
     def build_model(self, encoder):
         """The ``Model.name`` model; classifiers only need the label count (the default)."""
-        from ernie_res.models import build_model
-
         return build_model(self.config.Model, encoder=encoder, num_labels=len(self.labels))
 
     def build_metric(self):
@@ -83,10 +121,31 @@ class Task:
     def log_eval_visuals(self, vdl, metric, step, model):
         """Extra VisualDL records after an evaluation (PR curves, matrices...)."""
 
+    def answer_text(self, examples, metric):
+        """The evaluation's predictions in the benchmark's official answer format."""
+        raise ValueError(f"task {self.name!r} has no official answer format")
+
     # -- inference
     def read_infer_inputs(self, path):
         """Parse a user input file into examples; returns ``(examples, errors)``."""
         raise NotImplementedError
+
+    def predict(self, model, examples, options):
+        """One JSON-able record per example (in order).
+
+        The default featurises the examples, runs the model over them in batches of
+        ``options["batch_size"]`` and hands the outputs to ``predictions``. A task that
+        produces its records differently (GEN samples sentences) overrides this.
+        """
+        if not examples:
+            return []
+        feats = self.featurize(examples, "infer")
+        batches = []
+        with paddle.no_grad():
+            for batch in in_order(feats, options.get("batch_size")
+                                  or self.config.Train.eval_batch_size, self.collate):
+                batches.append((to_numpy(model(**to_tensors(batch))), batch))
+        return self.predictions(batches, examples, top_k=options.get("top_k", 3))
 
     def predictions(self, batches, examples, top_k=3):
         """Turn ``[(outputs, batch), ...]`` (NumPy) into one JSON-able record per example."""
@@ -94,6 +153,4 @@ class Task:
 
     def output_text(self, rows):
         """The text ``tools/infer.py`` writes: JSON lines by default."""
-        import json
-
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

@@ -5,41 +5,43 @@ stopping is a stratified ``Data.dev_ratio`` hold-out of train, fixed by ``Global
 """
 import random
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ernie_res.config import option
 from ernie_res.data.collate import pad_3d, with_labels
-from ernie_res.data.newsgroups import label_counts, read_20ng, split_dev
+from ernie_res.data.newsgroups import read_20ng
+from ernie_res.data.splits import label_counts, split_dev
 from ernie_res.data.text_input import read_text_inputs
 from ernie_res.data.truncation import chunk_windows, head_tail
-from ernie_res.engine.logging import progress_iter
 from ernie_res.metrics.classification import ClassificationMetric
-from ernie_res.tasks.base import Task
+from ernie_res.metrics.plots import matrix_image
+from ernie_res.tasks.base import DataConfig, Task
+from ernie_res.utils.progress import progress_iter
 
 
 @dataclass
-class DocDataConfig:
-    name: str = field(default="20ng", metadata={"help": "Dataset reader.", "choices": ("20ng",)})
-    root: str = field(default="data/sample/20news-bydate", metadata={
-        "help": "Directory holding 20news-bydate-train/ and 20news-bydate-test/."})
-    remove: typing.List[str] = field(default_factory=list, metadata={
-        "help": "Parts of each posting to strip, as scikit-learn's fetch_20newsgroups(remove=)."})
-    dev_ratio: float = field(default=0.1, metadata={
-        "help": "Stratified fraction of train held out as the dev set."})
-    max_seq_len: int = field(default=512, metadata={
-        "help": "Word pieces per window, [CLS] and [SEP] included."})
-    truncation: str = field(default="head_tail", metadata={
-        "help": "head_tail keeps the first head_tokens and the last pieces (Sun et al. 2019); "
-                "head keeps the start; chunks encodes up to max_chunks windows.",
-        "choices": ("head_tail", "head", "chunks")})
-    head_tokens: int = field(default=128, metadata={"help": "Leading pieces kept by head_tail."})
-    max_chunks: int = field(default=4, metadata={"help": "Windows per document (chunks)."})
-    chunk_stride: int = field(default=0, metadata={
-        "help": "Distance between window starts in pieces (0 = max_seq_len - 2, no overlap)."})
-    max_examples: int = field(default=0, metadata={
-        "help": "Use a fixed random subset of N examples of each split (0 = all); for quick "
-                "runs."})
+class DocDataConfig(DataConfig):
+    name: str = option("20ng", "Dataset reader.", ("20ng",))
+    root: str = option("data/sample/20news-bydate", "Directory holding 20news-bydate-train/ and "
+                                                    "20news-bydate-test/.")
+    max_seq_len: int = option(512, "Word pieces per window, [CLS] and [SEP] included.", ge=3)
+    max_examples: int = option(0, "Use a fixed random subset of N examples of each split (0 = "
+                                  "all); for quick runs.", ge=0)
+    remove: typing.List[str] = option([], "Parts of each posting to strip, as scikit-learn's "
+                                          "fetch_20newsgroups(remove=).")
+    dev_ratio: float = option(0.1, "Stratified fraction of train held out as the dev set.",
+                              gt=0, lt=1)
+    truncation: str = option("head_tail", "head_tail keeps the first head_tokens and the last "
+                                          "pieces (Sun et al. 2019); head keeps the start; "
+                                          "chunks encodes up to max_chunks windows.",
+                             ("head_tail", "head", "chunks"))
+    head_tokens: int = option(128, "Leading pieces kept by head_tail (capped at max_seq_len - "
+                                   "2: then only the head is kept).", ge=0)
+    max_chunks: int = option(4, "Windows per document (chunks).", ge=1)
+    chunk_stride: int = option(0, "Distance between window starts in pieces (0 = max_seq_len - "
+                                  "2, no overlap).", ge=0)
 
     def __post_init__(self):
         self.remove = [str(x) for x in self.remove]
@@ -48,6 +50,8 @@ class DocDataConfig:
 class DocTask(Task):
     name = "doc"
     DataConfig = DocDataConfig
+    model_names = ("doc_classifier",)
+    dataset = "20ng"
 
     def __init__(self, config, tokenizer, labels=None, logger=None):
         super().__init__(config, tokenizer, labels, logger)
@@ -95,8 +99,7 @@ class DocTask(Task):
     def featurize(self, examples, split):
         index = {name: i for i, name in enumerate(self.labels)}
         feats, truncated = [], 0
-        for i, ex in enumerate(progress_iter(examples, self.logger, f"tokenising {split}")
-                               if self.logger else examples):
+        for i, ex in enumerate(progress_iter(examples, self.logger, f"tokenising {split}")):
             windows, n = self._windows(ex["text"])
             truncated += n > sum(len(w) - 2 for w in windows)
             label = ex.get("label")
@@ -124,8 +127,6 @@ class DocTask(Task):
         metric.update(outputs["probs"], batch["labels"])
 
     def log_eval_visuals(self, vdl, metric, step, model):
-        from ernie_res.engine.vdl import matrix_image
-
         probs, gold = metric.probs, metric.gold
         for k, name in enumerate(self.labels):
             vdl.pr_curve(f"pr_curve/{name}", (gold == k).astype(np.int64), probs[:, k], step)

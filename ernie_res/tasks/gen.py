@@ -5,42 +5,55 @@ Sentences are tokenised with the backbone's word-piece tokenizer and framed as
 longer than ``Data.max_seq_len`` is cut to fit (its ``[SEP]`` kept) and every cut is counted
 and reported; blank lines are counted by the reader.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import paddle
 
+from ernie_res.config import ConfigError, option
 from ernie_res.data.collate import pad_2d
 from ernie_res.data.sentences import read_sentences
+from ernie_res.layers.vae import gaussian_kl
 from ernie_res.metrics.vae import VAEMetric
-from ernie_res.tasks.base import Task
+from ernie_res.models import build_model
+from ernie_res.models.generation import decode_latents, sample
+from ernie_res.tasks.base import DataConfig, Task
 
 MODES = ("sample", "reconstruct", "interpolate")
 
 
 @dataclass
-class GenDataConfig:
-    name: str = field(default="ptb", metadata={"help": "Dataset reader (one sentence per "
-                                                       "line, or JSONL with text).",
-                                               "choices": ("ptb",)})
-    root: str = field(default="data/sample/ptb", metadata={"help": "Directory of the files."})
-    train_file: str = field(default="ptb.train.txt", metadata={"help": "Training file."})
-    dev_file: str = field(default="ptb.valid.txt", metadata={"help": "Dev file."})
-    test_file: str = field(default="ptb.test.txt", metadata={"help": "Test file."})
-    max_seq_len: int = field(default=64, metadata={
-        "help": "Word pieces per sentence, [CLS] and [SEP] included; longer ones are cut "
-                "(and counted)."})
-    max_examples: int = field(default=0, metadata={"help": "First N sentences only (0 = all)."})
+class GenDataConfig(DataConfig):
+    name: str = option("ptb", "Dataset reader (one sentence per line).", ("ptb",))
+    root: str = option("data/sample/ptb", "Directory of the files.")
+    max_seq_len: int = option(64, "Word pieces per sentence, [CLS] and [SEP] included; longer "
+                                  "ones are cut (and counted).", ge=3)
+    max_examples: int = option(0, "First N sentences only (0 = all).", ge=0)
+    train_file: str = option("ptb.train.txt", "Training file.")
+    dev_file: str = option("ptb.valid.txt", "Dev file.")
+    test_file: str = option("ptb.test.txt", "Test file.")
 
 
 class GenTask(Task):
     name = "gen"
     DataConfig = GenDataConfig
+    model_names = ("text_vae",)
+    dataset = "ptb"
+
+    @classmethod
+    def check_config(cls, config):
+        """The Transformer decoder reads ``[CLS] w_1 .. w_n``: up to ``Data.max_seq_len - 1``
+        learned positions."""
+        if config.Model.decoder == "transformer" \
+                and config.Model.max_len < config.Data.max_seq_len - 1:
+            raise ConfigError(f"Model.max_len: expected at least Data.max_seq_len - 1 = "
+                              f"{config.Data.max_seq_len - 1} (the decoder's longest input), "
+                              f"got {config.Model.max_len}")
 
     def load_examples(self, split):
         d = self.data_cfg
         path = self.split_path(split, {"train": d.train_file, "dev": d.dev_file,
-                                       "test": d.test_file}, "ptb")
+                                       "test": d.test_file})
         examples, stats = read_sentences(path)
         if d.max_examples > 0:
             examples = examples[:d.max_examples]
@@ -75,8 +88,6 @@ class GenTask(Task):
                 "_index": np.array([f["index"] for f in features], dtype=np.int64)}
 
     def build_model(self, encoder):
-        from ernie_res.models import build_model
-
         t = self.tokenizer
         return build_model(self.config.Model, encoder=encoder, vocab_size=len(t),
                            pad_id=t.pad_token_id, unk_id=t.unk_token_id, bos_id=t.cls_token_id,
@@ -93,17 +104,21 @@ class GenTask(Task):
         text = self.tokenizer.convert_tokens_to_string(self.tokenizer.convert_ids_to_tokens(ids))
         return " ".join(text.split())
 
-    def log_eval_visuals(self, vdl, metric, step, model):
-        from ernie_res.layers.vae import gaussian_kl
-        from ernie_res.models.generation import sample
+    def _decode_len(self, model):
+        """Tokens to generate at most: ``Data.max_seq_len``, within the Transformer
+        decoder's ``Model.max_len`` positions."""
+        if model.config.decoder == "transformer":
+            return min(self.data_cfg.max_seq_len, model.config.max_len)
+        return self.data_cfg.max_seq_len
 
-        if not metric._mu or model.config.latent_size == 0:
+    def log_eval_visuals(self, vdl, metric, step, model):
+        if metric.num_sentences == 0 or model.config.latent_size == 0:
             return
-        mu, logvar = np.concatenate(metric._mu), np.concatenate(metric._logvar)
+        mu, logvar = metric.mu, metric.logvar
         kl_dims = gaussian_kl(paddle.to_tensor(mu), paddle.to_tensor(logvar)).numpy().mean(0)
         vdl.histogram("eval/kl_per_dim", kl_dims, step)
         z = paddle.randn([5, model.config.latent_size])
-        texts = [self.detok(s) for s in sample(model, z, 5, self.data_cfg.max_seq_len)]
+        texts = [self.detok(s) for s in sample(model, z, 5, self._decode_len(model))]
         vdl.text("eval/samples", "\n\n".join(f"{i + 1}. {t}" for i, t in enumerate(texts)), step)
         model.train()
         vdl.embeddings(f"eval/posterior_means_step{step}", mu[:500],
@@ -114,21 +129,26 @@ class GenTask(Task):
         examples, _ = read_sentences(path)
         return examples, []
 
-    def generate(self, model, examples, opts):
-        """Records for ``tools/infer.py --mode sample|reconstruct|interpolate``."""
-        from ernie_res.models.generation import decode_latents
-
+    def predict(self, model, examples, opts):
+        """Records for ``tools/infer.py --mode sample|reconstruct|interpolate``: sampled
+        sentences, reconstructions of the input sentences, or points on the line between the
+        posterior means of consecutive input sentences."""
         mode = opts.get("mode") or "sample"
         if mode not in MODES:
             raise ValueError(f"GEN: --mode must be one of {list(MODES)}, got {mode!r}")
-        paddle.seed(opts.get("seed", 0))
+        paddle.seed(opts.get("seed") or 0)
         model.eval()
         z_size = model.config.latent_size
-        dec = {k: opts[k] for k in ("decoding", "temperature", "top_k", "top_p", "beam_size")
-               if k in opts}
-        max_len = opts.get("max_len") or self.data_cfg.max_seq_len
+        dec = {k: opts[k] for k in ("decoding", "temperature", "top_p", "beam_size")
+               if opts.get(k) is not None}
+        if opts.get("sample_top_k") is not None:
+            dec["top_k"] = opts["sample_top_k"]
+        max_len = opts.get("max_len") or self._decode_len(model)
+        if model.config.decoder == "transformer" and max_len > model.config.max_len:
+            raise ValueError(f"GEN: --max_len: expected at most the decoder's Model.max_len = "
+                             f"{model.config.max_len}, got {max_len}")
         if mode == "sample":
-            n = opts.get("num_samples", 10)
+            n = opts.get("num_samples") or 10
             z = paddle.randn([n, z_size]) if z_size else None
             seqs = decode_latents(model, z, n, max_len, **dec)
             return [{"id": f"sample:{i + 1}", "text": self.detok(s)} for i, s in enumerate(seqs)]
@@ -147,7 +167,7 @@ class GenTask(Task):
                     for e, s in zip(examples, seqs)]
         if len(examples) < 2:
             raise ValueError("GEN: --mode interpolate needs at least two input sentences")
-        steps = opts.get("steps", 5)
+        steps = opts.get("steps") or 5
         records = []
         for a in range(len(examples) - 1):
             t = paddle.linspace(0, 1, steps).unsqueeze(-1)                  # shape: [S, 1]

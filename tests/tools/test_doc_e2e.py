@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ernie_res.config import load_config
-from ernie_res.engine import runner
+from ernie_res.api import load_config
+from ernie_res import api
 from ernie_res.engine.trainer import Trainer
 from ernie_res.engine.vdl import read_scalars
 
@@ -25,7 +25,7 @@ def config(out, tiny, *extra):
 @pytest.fixture(scope="module")
 def trained(tiny_ernie, tmp_path_factory):
     out = tmp_path_factory.mktemp("doc_run")
-    state = runner.train(config(out, tiny_ernie))
+    state = api.train(config(out, tiny_ernie))
     return out, state
 
 
@@ -109,7 +109,7 @@ class Interrupt(Exception):
 @pytest.mark.ci
 def test_resume_matches_uninterrupted_run(tiny_ernie, tmp_path, monkeypatch):
     full = tmp_path / "full"
-    runner.train(config(full, tiny_ernie, "Train.max_steps=16"))
+    api.train(config(full, tiny_ernie, "Train.max_steps=16"))
     cut = tmp_path / "cut"
     original = Trainer._evaluate_and_save
 
@@ -119,10 +119,10 @@ def test_resume_matches_uninterrupted_run(tiny_ernie, tmp_path, monkeypatch):
 
     monkeypatch.setattr(Trainer, "_evaluate_and_save", crash_after_first_save)
     with pytest.raises(Interrupt):
-        runner.train(config(cut, tiny_ernie, "Train.max_steps=16"))
+        api.train(config(cut, tiny_ernie, "Train.max_steps=16"))
     monkeypatch.setattr(Trainer, "_evaluate_and_save", original)
     assert json.loads((cut / "latest" / "meta.json").read_text())["step"] == 8
-    runner.train(config(cut, tiny_ernie, "Train.max_steps=16"), resume=cut / "latest")
+    api.train(config(cut, tiny_ernie, "Train.max_steps=16"), resume=cut / "latest")
     a = dict(read_scalars(full / "vdl")["train/loss"])
     b = dict(read_scalars(cut / "vdl")["train/loss"])
     assert sorted(b) == list(range(1, 17))
@@ -135,10 +135,10 @@ def test_resume_matches_uninterrupted_run(tiny_ernie, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_chunks_mode_and_ablation_switches_train(tiny_ernie, tmp_path):
-    state = runner.train(config(tmp_path / "c", tiny_ernie, "Train.max_steps=4",
-                                "Train.eval_steps=4", "Data.truncation=chunks",
-                                "Data.max_chunks=3", "Data.max_seq_len=32",
-                                "Model.num_res_blocks=0", "Model.pooling=mean"))
+    state = api.train(config(tmp_path / "c", tiny_ernie, "Train.max_steps=4",
+                             "Train.eval_steps=4", "Data.truncation=chunks",
+                             "Data.max_chunks=3", "Data.max_seq_len=32",
+                             "Model.num_res_blocks=0", "Model.pooling=mean"))
     assert state["step"] == 4 and state["best"] is not None
 
 
@@ -193,7 +193,7 @@ def test_export_loads_in_paddle_inference_and_matches(trained, tmp_path, tool):
                                       "--output", str(tmp_path / "inf" / "model")]) == 0
     assert (tmp_path / "inf" / "model.json").is_file()
     assert (tmp_path / "inf" / "model.pdiparams").is_file()
-    _, task, model, _ = runner.load_model_dir(out / "best", device="cpu")
+    _, task, model, _ = api.load_model_dir(out / "best", device="cpu")
     batch = task.collate(task.featurize(task.load_examples("test")[:5], "test"))
     import paddle
 
@@ -205,18 +205,18 @@ def test_export_loads_in_paddle_inference_and_matches(trained, tmp_path, tool):
 
 
 def test_masked_batchnorm_variant_trains(tiny_ernie, tmp_path):
-    state = runner.train(config(tmp_path / "bn", tiny_ernie, "Train.max_steps=4",
-                                "Train.eval_steps=4", "Model.res_norm=batch",
-                                "Model.pooling=cls", "Data.max_examples=40"))
+    state = api.train(config(tmp_path / "bn", tiny_ernie, "Train.max_steps=4",
+                             "Train.eval_steps=4", "Model.res_norm=batch",
+                             "Model.pooling=cls", "Data.max_examples=40"))
     assert state["step"] == 4 and state["best"] is not None
 
 
 def test_early_stopping_ends_training_and_keeps_the_best(tiny_ernie, tmp_path):
     # a learning rate of ~0 cannot improve the dev accuracy after the first evaluation
-    state = runner.train(config(tmp_path / "es", tiny_ernie, "Train.max_steps=20",
-                                "Train.eval_steps=2", "Train.early_stopping_patience=2",
-                                "Optimizer.lr=1e-12", "Optimizer.head_lr=1e-12",
-                                "Model.dropout=0.0", "Data.max_examples=40"))
+    state = api.train(config(tmp_path / "es", tiny_ernie, "Train.max_steps=20",
+                             "Train.eval_steps=2", "Train.early_stopping_patience=2",
+                             "Optimizer.lr=1e-12", "Optimizer.head_lr=1e-12",
+                             "Model.dropout=0.0", "Data.max_examples=40"))
     assert [h["step"] for h in state["history"]] == [2, 4, 6]
     assert state["step"] == 6 and state["best_step"] == 2 and state["bad_evals"] == 2
     log = (tmp_path / "es" / "train.log").read_text()
@@ -235,9 +235,9 @@ def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     common = ["Train.max_steps=2", "Train.eval_steps=2", "Model.dropout=0.0",
               "Data.max_examples=40", "Optimizer.warmup_ratio=0.0",
               "Optimizer.schedule=constant", "Train.max_grad_norm=0.0"]
-    runner.train(config(tmp_path / "big", tiny, "Train.batch_size=8", *common))
-    runner.train(config(tmp_path / "acc", tiny, "Train.batch_size=4",
-                        "Train.grad_accum_steps=2", *common))
+    api.train(config(tmp_path / "big", tiny, "Train.batch_size=8", *common))
+    api.train(config(tmp_path / "acc", tiny, "Train.batch_size=4",
+                     "Train.grad_accum_steps=2", *common))
     la = dict(read_scalars(tmp_path / "big" / "vdl")["train/loss"])
     lb = dict(read_scalars(tmp_path / "acc" / "vdl")["train/loss"])
     assert lb[1] == pytest.approx(la[1], abs=1e-5)       # mean of the micro-batch means

@@ -5,11 +5,14 @@ import numpy as np
 import paddle
 import pytest
 
-from ernie_res.config import load_config
-from ernie_res.engine import runner
-from ernie_res.engine.aggressive import encoder_updates, release
+from ernie_res.api import load_config
+from ernie_res import api
+from ernie_res.data.batching import to_tensors
+from ernie_res.engine.amp import AMP
 from ernie_res.engine.optim import build_optimizer
-from ernie_res.engine.trainer import AMP, Trainer, to_tensors
+from ernie_res.engine.step_context import StepContext
+from ernie_res.engine.trainer import Trainer
+from ernie_res.models.vae_em import e_step
 from ernie_res.engine.vdl import read_scalars
 from ernie_res.models.backbone import load_backbone
 from ernie_res.tasks.gen import GenTask
@@ -27,7 +30,7 @@ def config(out, tiny, *extra):
 @pytest.fixture(scope="module")
 def trained(tiny_ernie, tmp_path_factory):
     out = tmp_path_factory.mktemp("gen_run")
-    state = runner.train(config(out, tiny_ernie))
+    state = api.train(config(out, tiny_ernie))
     return out, state
 
 
@@ -44,38 +47,40 @@ def test_vae_trains_with_kl_above_zero(trained):
 
 def test_eval_uses_iw_samples_and_bounds_the_elbo(trained):
     out, _ = trained
-    metrics, _, _ = runner.run_eval(out / "best", "test")
+    metrics, _, _ = api.evaluate(out / "best", "test")
     assert metrics["nll"] <= -metrics["elbo"] + 1.0     # IW bound is (stochastically) tighter
     assert metrics["ppl"] > 1 and metrics["kl"] > 0
 
 
 def test_sample_reconstruct_interpolate_produce_text(trained, tmp_path):
     out, _ = trained
-    recs, _ = runner.run_infer(out / "best", None, tmp_path / "s.jsonl",
-                               gen_options={"mode": "sample", "num_samples": 3, "max_len": 12})
+    recs = api.predict(out / "best", None, {"mode": "sample", "num_samples": 3,
+                                            "max_len": 12}).records
     assert len(recs) == 3 and all(isinstance(r["text"], str) for r in recs)
+    assert [r["id"] for r in recs] == ["sample:1", "sample:2", "sample:3"]
     inp = tmp_path / "in.txt"
     inp.write_text("the company said it expects profits\nshares fell in new york\n")
-    recs, _ = runner.run_infer(out / "best", inp, None,
-                               gen_options={"mode": "reconstruct", "decoding": "greedy",
-                                            "max_len": 12})
+    beam = {"decoding": "beam", "beam_size": 2, "max_len": 8}
+    recs = api.predict(out / "best", inp, {"mode": "reconstruct", **beam}).records
     assert [r["input"] for r in recs] == ["the company said it expects profits",
                                           "shares fell in new york"]
-    recs, _ = runner.run_infer(out / "best", inp, None,
-                               gen_options={"mode": "interpolate", "steps": 3,
-                                            "decoding": "beam", "beam_size": 2, "max_len": 8})
+    ends = [r["text"] for r in recs]
+    recs = api.predict(out / "best", inp, {"mode": "interpolate", "steps": 3, **beam}).records
     assert [r["alpha"] for r in recs] == [0.0, 0.5, 1.0]
-    assert all(len(r["text"]) >= 0 for r in recs)
+    assert [r["id"] for r in recs] == [f"in.txt:1->in.txt:2:{k}" for k in range(3)]
+    # beam search is deterministic: the end points decode the two posterior means, exactly
+    # as reconstruct does
+    assert [recs[0]["text"], recs[2]["text"]] == ends
     assert any(r["text"] for r in recs)
 
 
 @pytest.mark.slow
 @pytest.mark.ci
 def test_lm_baseline_trains_on_the_same_tokenisation(tiny_ernie, tmp_path):
-    state = runner.train(config(tmp_path / "lm", tiny_ernie, "Model.latent_size=0",
-                                "Train.max_steps=6", "Train.eval_steps=6"))
+    state = api.train(config(tmp_path / "lm", tiny_ernie, "Model.latent_size=0",
+                             "Train.max_steps=6", "Train.eval_steps=6"))
     assert state["best"] is not None
-    metrics, _, _ = runner.run_eval(tmp_path / "lm" / "best", "test")
+    metrics, _, _ = api.evaluate(tmp_path / "lm" / "best", "test")
     assert metrics["kl"] == 0 and metrics["nll"] == pytest.approx(metrics["rec"], rel=1e-6)
     assert metrics["mi"] == 0 and metrics["au"] == 0          # no latent, exactly
 
@@ -86,23 +91,22 @@ def test_e_step_changes_only_encoder_and_m_step_only_decoder(tiny_ernie, tmp_pat
     task = GenTask(cfg, tok, labels=[])
     feats = task.featurize(task.load_examples("train")[:64], "train")
     model = task.build_model(encoder)
-    trainer = Trainer(cfg, task, model, encoder, tok, tmp_path, None, None)
-    trainer.optimizer, _ = build_optimizer(model, cfg.Optimizer, 10, 1.0)
-    trainer.amp = AMP(False)
+    optimizer, _ = build_optimizer(model, cfg.Optimizer, 10, 1.0)
+    ctx = StepContext(model, optimizer, AMP(False), feats, task.collate, 8, seed=0)
     enc = {id(p) for p in model.encoder_parameters()}
     assert enc and model.decoder_parameters()
     snap = lambda: {id(p): p.numpy().copy() for p in model.parameters()}  # noqa: E731
     before = snap()
-    n = encoder_updates(trainer, model, feats, step=0, max_inner=2)
+    n = e_step(ctx, model.decoder_parameters(), step=0, max_inner=2)
     after = snap()
     assert n == 2
     changed = {k for k in before if not np.array_equal(before[k], after[k])}
     assert changed and changed <= enc                       # E-step: encoder only
-    batch = task.collate(feats[:8])
-    model(**to_tensors(batch))["loss"].backward()
-    release(model.encoder_parameters())
-    trainer.optimizer.step()
-    trainer.optimizer.clear_grad()
+    strategy = model.train_strategy()
+    ctx.backward(ctx.forward(task.collate(feats[:8]))["loss"])
+    strategy.before_optimizer_step(ctx)                     # the M-step releases the encoder
+    optimizer.step()
+    optimizer.clear_grad()
     final = snap()
     changed = {k for k in after if not np.array_equal(after[k], final[k])}
     assert changed and not (changed & enc)                  # M-step: decoder only
@@ -123,7 +127,7 @@ def test_mi_stopping_rule_ends_the_aggressive_phase(tiny_ernie, tmp_path):
 def test_svi_refinement_raises_the_elbo(trained):
     """SA-VAE: refining (mu, logvar) by gradient steps on each sentence's ELBO helps it."""
     out, _ = trained
-    _, task, model, _ = runner.load_model_dir(out / "best")
+    _, task, model, _ = api.load_model_dir(out / "best")
     batch = task.collate(task.featurize(task.load_examples("dev")[:16], "dev"))
     t = to_tensors(batch)
     dec_in, dec_mask, target, tgt_mask = model._split(t["input_ids"], t["attention_mask"])
@@ -152,7 +156,7 @@ def test_resume_during_the_aggressive_phase_is_exact(tiny_ernie, tmp_path, monke
 
     args = ["Train.max_steps=8", "Train.eval_steps=4", "Data.max_examples=96"]
     full, cut = tmp_path / "full", tmp_path / "cut"
-    runner.train(config(full, tiny_ernie, *args))
+    api.train(config(full, tiny_ernie, *args))
     original = Trainer._evaluate_and_save
 
     def crash(self, state, dev):
@@ -161,9 +165,9 @@ def test_resume_during_the_aggressive_phase_is_exact(tiny_ernie, tmp_path, monke
 
     monkeypatch.setattr(Trainer, "_evaluate_and_save", crash)
     with pytest.raises(Interrupt):
-        runner.train(config(cut, tiny_ernie, *args))
+        api.train(config(cut, tiny_ernie, *args))
     monkeypatch.setattr(Trainer, "_evaluate_and_save", original)
-    runner.train(config(cut, tiny_ernie, *args), resume=cut / "latest")
+    api.train(config(cut, tiny_ernie, *args), resume=cut / "latest")
     a, b = read_scalars(full / "vdl"), read_scalars(cut / "vdl")
     for tag in ("train/loss", "train/e_steps"):
         for step in range(5, 9):
@@ -182,13 +186,13 @@ def test_decoder_and_objective_variants_train_and_sample(tiny_ernie, tmp_path, e
                  "Data.max_examples=64", *extra)
     encoder, _ = load_backbone(str(tiny_ernie))
     frozen_before = {n: p.numpy().copy() for n, p in encoder.named_parameters()}
-    state = runner.train(cfg)
+    state = api.train(cfg)
     assert state["step"] == 4 and np.isfinite(state["best"])
-    _, _, model, _ = runner.load_model_dir(out / "best")
+    _, _, model, _ = api.load_model_dir(out / "best")
     if "Model.freeze_encoder=true" in extra:   # ERNIE's weights are exactly the loaded ones
         for n, p in model.encoder.named_parameters():
             np.testing.assert_array_equal(p.numpy(), frozen_before[n])
-    recs, _ = runner.run_infer(out / "best", None, tmp_path / "s.jsonl",
-                               gen_options={"mode": "sample", "num_samples": 2, "max_len": 6,
-                                            "top_p": 0.9, "top_k": 5, "temperature": 0.7})
+    recs = api.predict(out / "best", None, {"mode": "sample", "num_samples": 2, "max_len": 6,
+                                            "top_p": 0.9, "sample_top_k": 5,
+                                            "temperature": 0.7}).records
     assert len(recs) == 2

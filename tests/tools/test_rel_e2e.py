@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ernie_res.config import load_config
+from ernie_res.api import load_config
 from ernie_res.data.semeval import LABELS, read_semeval
-from ernie_res.engine import runner
+from ernie_res import api
 from ernie_res.engine.vdl import read_scalars
 from ernie_res.metrics.semeval import score_answer_file, write_answer_file
 from ernie_res.models.backbone import backbone_from_config, load_backbone
@@ -30,7 +30,7 @@ def config(out, tiny, *extra):
 @pytest.fixture(scope="module")
 def trained(tiny_ernie, tmp_path_factory):
     out = tmp_path_factory.mktemp("rel_run")
-    state = runner.train(config(out, tiny_ernie))
+    state = api.train(config(out, tiny_ernie))
     return out, state
 
 
@@ -68,7 +68,7 @@ def test_markers_survive_the_checkpoint_and_eval_reproduces_dev(trained, tiny_er
     base = json.loads((Path(tiny_ernie) / "config.json").read_text())["vocab_size"]
     saved = json.loads((out / "best/backbone/config.json").read_text())["vocab_size"]
     assert saved == base + 4 and tok.convert_tokens_to_ids(MARKERS) == list(range(base, base + 4))
-    metrics, _, _ = runner.run_eval(out / "best", "dev")
+    metrics, _, _ = api.evaluate(out / "best", "dev")
     assert metrics["macro_f1"] == state["best"]                   # bit-for-bit the same
     assert dict(read_scalars(out / "vdl")["eval/macro_f1"])[state["best_step"]] == \
         pytest.approx(state["best"], abs=1e-4)
@@ -106,17 +106,17 @@ def test_unlabelled_test_file_with_key_scores_the_same(trained, tmp_path):
     (tmp_path / "TEST_FILE_KEY.TXT").write_bytes("".join(
         f"{s.split(chr(9))[0]}\t{lab}\r\n" for s, lab in zip(raw[0::4], raw[1::4]) if s)
         .encode("utf-8"))
-    full, _, _ = runner.run_eval(out / "best", "test")
-    keyed, _, _ = runner.run_eval(out / "best", "test", overrides=[
+    full, _, _ = api.evaluate(out / "best", "test")
+    keyed, _, _ = api.evaluate(out / "best", "test", overrides=[
         f"Data.root={tmp_path}", "Data.test_file=TEST_FILE.TXT",
         "Data.test_key=TEST_FILE_KEY.TXT"])
     assert keyed == full
     with pytest.raises(ValueError, match="has 60 unlabelled examples; set Data.test_key"):
-        runner.run_eval(out / "best", "test", overrides=[f"Data.root={tmp_path}",
-                                                         "Data.test_file=TEST_FILE.TXT"])
+        api.evaluate(out / "best", "test", overrides=[f"Data.root={tmp_path}",
+                                                      "Data.test_file=TEST_FILE.TXT"])
 
 
-def test_infer_mixed_inputs_one_row_per_line(trained, tmp_path):
+def test_infer_mixed_inputs_one_row_per_line(trained, tmp_path, tool):
     out, _ = trained
     marked = tmp_path / "in.txt"
     marked.write_text('8001\t"The <e1>virus</e1> caused severe <e2>fever</e2>."\n'
@@ -124,8 +124,12 @@ def test_infer_mixed_inputs_one_row_per_line(trained, tmp_path):
                       "\n"
                       "All the <e1>coins</e1> sat inside the old <e2>box</e2>.\n",
                       encoding="utf-8")
-    records, errors = runner.run_infer(out / "best", marked, tmp_path / "p.jsonl", top_k=3)
+    assert tool("infer").main(["--model_dir", str(out / "best"), "--input", str(marked),
+                               "--output", str(tmp_path / "p.jsonl"), "--top_k", "3"]) == 0
+    result = api.predict(out / "best", marked, {"top_k": 3})
+    records, errors = result.records, result.errors
     rows = [json.loads(l) for l in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert (tmp_path / "p.jsonl").read_text() == result.text
     assert [r["id"] for r in rows] == ["8001", "in.txt:2", "in.txt:4"]
     assert rows[1] == {"id": "in.txt:2", "error": f"{marked}:2: expected exactly one </e2>, "
                                                   f"got 0 in 'The <e1>lecture</e1> was about "
@@ -145,8 +149,7 @@ def test_infer_mixed_inputs_one_row_per_line(trained, tmp_path):
                                  "e2": [17, 22], "id": 7}) + "\n"
                      + json.dumps({"text": "The virus caused fever.", "e1": [4, 9],
                                    "e2": [6, 12]}) + "\n", encoding="utf-8")
-    records, errors = runner.run_infer(out / "best", jsonl, tmp_path / "q.jsonl")
-    rows = [json.loads(l) for l in (tmp_path / "q.jsonl").read_text().splitlines()]
+    rows = [json.loads(l) for l in api.predict(out / "best", jsonl).text.splitlines()]
     assert [r["id"] for r in rows] == ["7", "in.jsonl:2"]
     assert rows[0]["e1"] == "virus" and rows[0]["e2"] == "fever"
     assert rows[1]["error"] == (f"{jsonl}:2: expected non-overlapping e1 and e2, got [4, 9] "

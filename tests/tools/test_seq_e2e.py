@@ -5,12 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ernie_res.config import load_config
-from ernie_res.engine import runner
+from ernie_res.api import load_config
+from ernie_res import api
 from ernie_res.engine.vdl import read_scalars
 from ernie_res.metrics.conlleval import conlleval_lines
 from ernie_res.models.backbone import load_backbone
-from ernie_res.tasks.seq import SeqTask, split_words
+from ernie_res.data.seq_inputs import split_words
+from ernie_res.tasks.seq import SeqTask
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data/sample/conll2003"
@@ -25,7 +26,7 @@ def config(out, tiny, *extra):
 @pytest.fixture(scope="module")
 def trained(tiny_ernie, tmp_path_factory):
     out = tmp_path_factory.mktemp("seq_run")
-    state = runner.train(config(out, tiny_ernie))
+    state = api.train(config(out, tiny_ernie))
     return out, state
 
 
@@ -39,15 +40,16 @@ def test_training_reduces_loss_and_decodes_entities(trained):
             "eval/precision_PER", "eval/recall_LOC"} <= set(scalars)
 
 
-def test_infer_raw_text_offsets_slice_the_entities(trained, tmp_path):
+def test_infer_raw_text_offsets_slice_the_entities(trained, tmp_path, tool):
     out, _ = trained
     text = ["John Smith met Maria Lopez in Paris .", "", "Acme Corp shares rose in London."]
     inp = tmp_path / "in.txt"
     inp.write_text("\n".join(text) + "\n", encoding="utf-8")
-    records, errors = runner.run_infer(out / "best", inp, tmp_path / "p.jsonl")
-    assert not errors and len(records) == 3
+    assert tool("infer").main(["--model_dir", str(out / "best"), "--input", str(inp),
+                               "--output", str(tmp_path / "p.jsonl")]) == 0
     rows = [json.loads(l) for l in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["in.txt:1", "in.txt:2", "in.txt:3"]
+    assert not any("error" in r for r in rows)
     assert rows[1]["entities"] == [] and rows[1]["words"] == []
     n_entities = 0
     for line, r in zip(text, rows):
@@ -59,22 +61,22 @@ def test_infer_raw_text_offsets_slice_the_entities(trained, tmp_path):
     assert n_entities > 0
 
 
-def test_conll_in_conll_out_scores_like_eval(trained, tmp_path):
+def test_conll_in_conll_out_scores_like_eval(trained, tmp_path, tool):
     out, _ = trained
     pred = tmp_path / "pred.conll"
-    runner.run_infer(out / "best", SAMPLE / "eng.testb", pred)
+    assert tool("infer").main(["--model_dir", str(out / "best"), "--input",
+                               str(SAMPLE / "eng.testb"), "--output", str(pred)]) == 0
     lines = pred.read_text(encoding="utf-8").splitlines()
     assert all(len(l.split()) == 3 for l in lines if l)       # word gold predicted
     scored = conlleval_lines(lines).accumulate()
-    metrics, _, _ = runner.run_eval(out / "best", "test")
+    metrics, _, _ = api.evaluate(out / "best", "test")
     assert scored["f1"] == pytest.approx(metrics["f1"], abs=1e-6)
 
 
 def test_sliding_windows_keep_every_word(trained):
     out, _ = trained
-    metrics, metric, task = runner.run_eval(out / "best", "test",
-                                            overrides=["Data.max_seq_len=8",
-                                                       "Data.context=none"])
+    metrics, metric, task = api.evaluate(out / "best", "test",
+                                         overrides=["Data.max_seq_len=8", "Data.context=none"])
     words = sum(len(e["words"]) for e in task.load_examples("test"))
     assert metric.tokens == words
 
@@ -109,12 +111,12 @@ def test_bioes_scheme_trains_and_decodes_valid_sequences(tiny_ernie, tmp_path):
     from ernie_res.data.tagging import is_valid
 
     out = tmp_path / "bioes"
-    runner.train(config(out, tiny_ernie, "Data.scheme=BIOES", "Train.max_steps=12",
-                        "Train.eval_steps=12"))
+    api.train(config(out, tiny_ernie, "Data.scheme=BIOES", "Train.max_steps=12",
+                     "Train.eval_steps=12"))
     labels = json.loads((out / "best" / "labels.json").read_text())
     assert any(l.startswith("S-") for l in labels) and any(l.startswith("E-") for l in labels)
-    metrics, metric, task = runner.run_eval(out / "best", "dev")
-    preds = [metric._pred_done[k] for k in sorted(metric._pred_done)]
+    metrics, metric, task = api.evaluate(out / "best", "dev")
+    preds = [metric.predicted_tags(k) for k in metric.sentences()]
     assert preds and all(is_valid(p, "BIOES") for p in preds)   # constrained Viterbi
 
 
@@ -125,8 +127,8 @@ def test_bioes_scheme_trains_and_decodes_valid_sequences(tiny_ernie, tmp_path):
 ])
 def test_ablation_switches_train_and_evaluate(tiny_ernie, tmp_path, extra):
     out = tmp_path / "abl"
-    state = runner.train(config(out, tiny_ernie, "Train.max_steps=4", "Train.eval_steps=4",
-                                "Data.max_examples=40", *extra))
+    state = api.train(config(out, tiny_ernie, "Train.max_steps=4", "Train.eval_steps=4",
+                             "Data.max_examples=40", *extra))
     assert state["step"] == 4 and state["best"] is not None
-    metrics, metric, task = runner.run_eval(out / "best", "dev")
+    metrics, metric, task = api.evaluate(out / "best", "dev")
     assert metric.tokens == sum(len(e["words"]) for e in task.load_examples("dev"))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ernie_res.engine.schedules import BetaSchedule, cyclical_beta, linear_beta
+from ernie_res.models.beta_schedule import BetaSchedule, cyclical_beta, linear_beta
 
 
 def test_linear_beta_hand_values():

@@ -1,33 +1,9 @@
-"""Console + file logging for runs, and a progress meter with throughput and ETA."""
-import logging
-import sys
+"""Progress with throughput and ETA, for training steps and for long loops over data."""
 import time
-from pathlib import Path
-
-FORMAT = "[%(asctime)s] %(levelname)s %(message)s"
-
-
-def get_logger(log_file=None, rank=0, name="ernie_res"):
-    """Logger that prints on rank 0 only and also appends to ``log_file`` when given."""
-    logger = logging.getLogger(name)
-    logger.setLevel(logging.INFO if rank == 0 else logging.WARNING)
-    logger.propagate = False
-    for h in list(logger.handlers):
-        logger.removeHandler(h)
-        h.close()
-    fmt = logging.Formatter(FORMAT, datefmt="%H:%M:%S")
-    console = logging.StreamHandler(sys.stdout)
-    console.setFormatter(fmt)
-    logger.addHandler(console)
-    if log_file is not None and rank == 0:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        fh = logging.FileHandler(log_file, encoding="utf-8")
-        fh.setFormatter(fmt)
-        logger.addHandler(fh)
-    return logger
 
 
 def format_seconds(seconds):
+    """``75.2`` -> ``"01:15"``; an hour or more -> ``"1:02:03"``."""
     seconds = int(max(0, seconds))
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
@@ -59,11 +35,15 @@ class Progress:
 
 
 def progress_iter(items, logger, what, every=2000):
-    """Yield ``items`` and log ``what: i/N (rate/s, ETA)`` every ``every`` items."""
+    """Yield ``items`` and log ``what: i/N (rate/s, ETA)`` every ``every`` items.
+
+    ``logger`` may be None (nothing is logged).
+    """
     total = len(items)
     t0 = time.time()
     for i, item in enumerate(items, 1):
         yield item
-        if i % every == 0 and i < total:
+        if logger is not None and i % every == 0 and i < total:
             el = time.time() - t0
-            logger.info(f"{what}: {i}/{total} ({i / el:.0f}/s, eta {format_seconds(el / i * (total - i))})")
+            logger.info(f"{what}: {i}/{total} ({i / el:.0f}/s, "
+                        f"eta {format_seconds(el / i * (total - i))})")

@@ -1,0 +1,37 @@
+"""From features to model inputs: in-order batches, and batch dicts as Paddle tensors.
+
+A batch is a dict of arrays. Keys that start with ``_`` are bookkeeping (example indices,
+window offsets) and never reach the model; every other key is an argument of the model's
+``forward``, ``labels`` included.
+"""
+import paddle
+from paddle.io import DataLoader
+
+
+class ListDataset(paddle.io.Dataset):
+    """A ``paddle.io.Dataset`` over a list of features."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __len__(self):
+        return len(self.items)
+
+
+def in_order(features, batch_size, collate):
+    """Batches of ``features`` in their order (evaluation and prediction)."""
+    return DataLoader(ListDataset(features), batch_size=batch_size, shuffle=False,
+                      collate_fn=collate, num_workers=0)
+
+
+def to_tensors(batch):
+    """The model inputs of a batch dict (keys without a leading ``_``) as Paddle tensors."""
+    return {k: paddle.to_tensor(v) for k, v in batch.items() if not k.startswith("_")}
+
+
+def to_numpy(outputs):
+    """The tensors of a model's output dict as NumPy arrays (other entries are dropped)."""
+    return {k: v.numpy() for k, v in outputs.items() if isinstance(v, paddle.Tensor)}
