@@ -1,33 +1,48 @@
-"""The GPU mixed-precision path, exercised on the CPU with a recording GradScaler."""
+"""The GPU mixed-precision path, run on the CPU with Paddle's real GradScaler.
+
+``paddle.amp.GradScaler`` refuses to enable itself when the current place is not a GPU (it
+checks once, in its constructor), but its arithmetic (scaling, ``check_finite_and_unscale``,
+``update_loss_scaling``) has CPU kernels. The fixture below answers that one constructor check
+as a GPU would; everything after it is Paddle's own code.
+"""
 import logging
 
+import numpy as np
 import paddle
+import pytest
+from paddle.amp import grad_scaler
+from paddle.amp.auto_cast import amp_global_state
 
-from ernie_res.engine.trainer import AMP
+from ernie_res.engine.amp import AMP
 
 
-class RecordingScaler:
-    def __init__(self):
-        self.calls = []
+class _GPUPlace:
+    def is_gpu_place(self):
+        return True
 
-    def scale(self, loss):
-        self.calls.append("scale")
-        return loss * 1024.0
+    def is_xpu_place(self):
+        return False
 
-    def unscale_(self, optimizer):
-        self.calls.append("unscale")
-        for p in optimizer._parameter_list:
-            p.grad.set_value(p.grad / 1024.0)
+    def is_custom_place(self):
+        return False
 
-    def step(self, optimizer):
-        self.calls.append("step")
-        optimizer.step()
 
-    def update(self):
-        self.calls.append("update")
+@pytest.fixture
+def gpu_amp(monkeypatch):
+    """``AMP(True, "float16", device="gpu")`` whose GradScaler was built as on a GPU."""
+    monkeypatch.setattr(grad_scaler, "_dygraph_tracer",
+                        lambda: type("Tracer", (), {"_expected_place": _GPUPlace()})())
+    amp = AMP(True, "float16", "O1", device="gpu")
+    monkeypatch.undo()
+    dtype = amp_global_state().amp_dtype
+    yield amp
+    amp_global_state().amp_dtype = dtype      # auto_cast leaves its dtype set
 
-    def state_dict(self):
-        return {"scale": 1024.0}
+
+def _linear():
+    paddle.seed(0)
+    lin = paddle.nn.Linear(3, 1)
+    return lin, paddle.optimizer.SGD(learning_rate=0.1, parameters=lin.parameters())
 
 
 def test_amp_is_off_on_cpu_with_a_warning(caplog):
@@ -35,26 +50,55 @@ def test_amp_is_off_on_cpu_with_a_warning(caplog):
         amp = AMP(True, "float16", "O1", device="cpu", logger=logging.getLogger("t"))
     assert not amp.enabled and amp.scaler is None
     assert "needs a GPU" in caplog.text
+    assert amp.state_dict() == {}
 
 
-def test_gpu_float16_path_scales_unscales_then_steps():
-    amp = AMP(True, "float16", "O1", device="gpu")
-    assert amp.enabled
-    amp.scaler = RecordingScaler()
-    paddle.seed(0)
-    lin = paddle.nn.Linear(3, 1)
-    opt = paddle.optimizer.SGD(learning_rate=0.1, parameters=lin.parameters())
-    x = paddle.ones([2, 3])
-    loss = lin(x).mean()
+def test_float16_scales_unscales_steps_and_grows_the_scale(gpu_amp):
+    amp = gpu_amp
+    assert amp.enabled and amp.scaler.is_enable()
+    lin, opt = _linear()
+    with amp.autocast():
+        loss = lin(paddle.ones([2, 3])).mean()
     amp.backward(loss)
-    assert float(lin.weight.grad.abs().max()) > 100          # the scaled gradient
+    # d mean(w.x + b)/dw = 1 per weight, times the initial loss scale 2^15
+    np.testing.assert_allclose(lin.weight.grad.numpy().ravel(), [2.0 ** 15] * 3)
     amp.unscale(opt)
-    assert abs(float(lin.weight.grad[0, 0]) - 1.0) < 1e-6    # d mean(w.x + b)/dw = 1
+    np.testing.assert_allclose(lin.weight.grad.numpy().ravel(), [1.0] * 3, rtol=1e-6)
     w0 = lin.weight.numpy().copy()
     amp.step(opt)
-    assert amp.scaler.calls == ["scale", "unscale", "step", "update"]
-    assert abs(float(lin.weight.numpy()[0, 0]) - (w0[0, 0] - 0.1)) < 1e-6
-    assert amp.state_dict() == {"scale": 1024.0}
+    np.testing.assert_allclose(lin.weight.numpy(), w0 - 0.1, rtol=1e-6)
+    state = amp.state_dict()
+    assert float(state["scale"][0]) == 2.0 ** 15 and state["incr_count"] == 1
+
+
+def test_float16_skips_the_step_and_halves_the_scale_on_overflow(gpu_amp):
+    amp = gpu_amp
+    lin, opt = _linear()
+    with amp.autocast():
+        loss = lin(paddle.ones([2, 3])).mean() * float("inf")
+    amp.backward(loss)
+    amp.unscale(opt)
+    w0 = lin.weight.numpy().copy()
+    amp.step(opt)
+    np.testing.assert_array_equal(lin.weight.numpy(), w0)      # no update from inf gradients
+    assert float(amp.state_dict()["scale"][0]) == 2.0 ** 14
+
+
+def test_scaler_state_round_trips(gpu_amp, monkeypatch):
+    lin, opt = _linear()
+    with gpu_amp.autocast():
+        loss = lin(paddle.ones([2, 3])).mean() * float("inf")
+    gpu_amp.backward(loss)
+    gpu_amp.unscale(opt)
+    gpu_amp.step(opt)
+    saved = gpu_amp.state_dict()
+    monkeypatch.setattr(grad_scaler, "_dygraph_tracer",
+                        lambda: type("Tracer", (), {"_expected_place": _GPUPlace()})())
+    fresh = AMP(True, "float16", "O1", device="gpu")
+    monkeypatch.undo()
+    fresh.set_state_dict(saved)
+    assert float(fresh.state_dict()["scale"][0]) == 2.0 ** 14
+    assert fresh.state_dict()["decr_count"] == saved["decr_count"]
 
 
 def test_bfloat16_needs_no_scaler():
