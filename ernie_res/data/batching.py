@@ -28,8 +28,13 @@ def in_order(features, batch_size, collate):
 
 
 def to_tensors(batch):
-    """The model inputs of a batch dict (keys without a leading ``_``) as Paddle tensors."""
-    return {k: paddle.to_tensor(v) for k, v in batch.items() if not k.startswith("_")}
+    """The model inputs of a batch dict (keys without a leading ``_``) as Paddle tensors.
+
+    Arrays are converted; tensors (``paddle.io.DataLoader`` already converts NumPy batches)
+    are passed through as they are.
+    """
+    return {k: v if isinstance(v, paddle.Tensor) else paddle.to_tensor(v)
+            for k, v in batch.items() if not k.startswith("_")}
 
 
 def to_numpy(outputs):

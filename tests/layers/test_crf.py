@@ -253,9 +253,9 @@ def test_constraints_apply_to_training_only_when_asked():
     log_z = crf.log_partition(*tensors(emissions)).numpy()[0]
     np.testing.assert_allclose(log_z, brute_force(emissions[0], 3, params)[0], rtol=1e-12)
     tags = paddle.to_tensor([[2, 0, 0]])  # starts with I-PER: forbidden
-    free_score = float(crf.score(*tensors(emissions), tags))
+    free_score = float(crf.score(*tensors(emissions), tags)[0])
     crf.constrain_training = True
-    constrained_score = float(crf.score(*tensors(emissions), tags))
+    constrained_score = float(crf.score(*tensors(emissions), tags)[0])
     np.testing.assert_allclose(constrained_score, free_score + NEG_PENALTY, rtol=1e-12)
 
 
