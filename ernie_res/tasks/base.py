@@ -148,7 +148,10 @@ class Task:
         return self.predictions(batches, examples, top_k=options.get("top_k", 3))
 
     def predictions(self, batches, examples, top_k=3):
-        """Turn ``[(outputs, batch), ...]`` (NumPy) into one JSON-able record per example."""
+        """Turn ``[(outputs, batch), ...]`` into one JSON-able record per example (in order).
+
+        ``outputs`` holds NumPy arrays; ``batch`` is the collated batch, whose arrays the
+        ``paddle.io.DataLoader`` may have turned into tensors (``np.asarray`` reads both)."""
         raise NotImplementedError
 
     def output_text(self, rows):

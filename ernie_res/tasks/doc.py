@@ -84,24 +84,30 @@ class DocTask(Task):
         return sorted({e["label"] for e in train_examples})
 
     def _windows(self, text):
+        """``([CLS] window [SEP], ...)``, the document's piece count and how many of its
+        pieces the windows cover (overlapping chunks cover fewer than their total length)."""
         d = self.data_cfg
         budget = d.max_seq_len - 2
         ids = self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(text)) if text else []
         if d.truncation == "head_tail":
             windows = [head_tail(ids, budget, min(d.head_tokens, budget))]
+            covered = len(windows[0])
         elif d.truncation == "head":
             windows = [ids[:budget]]
+            covered = len(windows[0])
         else:
-            windows = chunk_windows(ids, budget, d.chunk_stride or budget, d.max_chunks)
+            stride = d.chunk_stride or budget
+            windows = chunk_windows(ids, budget, stride, d.max_chunks)
+            covered = (len(windows) - 1) * stride + len(windows[-1])
         cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
-        return [[cls] + w + [sep] for w in windows], len(ids)
+        return [[cls] + w + [sep] for w in windows], len(ids), covered
 
     def featurize(self, examples, split):
         index = {name: i for i, name in enumerate(self.labels)}
         feats, truncated = [], 0
         for i, ex in enumerate(progress_iter(examples, self.logger, f"tokenising {split}")):
-            windows, n = self._windows(ex["text"])
-            truncated += n > sum(len(w) - 2 for w in windows)
+            windows, n, covered = self._windows(ex["text"])
+            truncated += n > covered
             label = ex.get("label")
             if label is not None and label not in index:
                 raise ValueError(f"DOC: {split} example {ex['id']} has label {label!r}, which "

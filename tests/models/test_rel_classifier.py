@@ -108,3 +108,34 @@ def test_bad_inputs_raise_clear_errors(encoder):
         RelClassifier(RelClassifierConfig(attention_heads=3), encoder, num_labels=19)
     with pytest.raises(ValueError, match="expected at least 2 labels, got 1"):
         RelClassifier(RelClassifierConfig(attention_heads=2), encoder, num_labels=1)
+
+
+def test_tiny_ernie_loss_gradients_and_eval_determinism(tiny_ernie):
+    from ernie_res.models.backbone import load_backbone
+
+    paddle.seed(0)
+    tiny, _ = load_backbone(str(tiny_ernie))
+    model = RelClassifier(RelClassifierConfig(attention_heads=2, dropout=0.3), tiny,
+                          num_labels=19)
+    x = batch()
+    labels = paddle.to_tensor([0, 5, 18], dtype="int64")
+    model.train()
+    out = model(**x, labels=labels)
+    assert set(out) == {"logits", "probs", "loss"} and np.isfinite(float(out["loss"]))
+    out["loss"].backward()
+    for name, layer in (("classifier", model.classifier), ("fuse", model.fuse),
+                        ("attention", model.attention), ("residual", model.residual),
+                        ("encoder", model.encoder)):
+        grads = [p.grad for p in layer.parameters()]
+        assert any(g is not None and float(g.abs().sum()) > 0 for g in grads), name
+    model.eval()
+    a, b = model(**x), model(**x)
+    assert set(a) == {"logits", "probs"}
+    np.testing.assert_array_equal(a["logits"].numpy(), b["logits"].numpy())
+
+
+def test_has_no_export(encoder):
+    from ernie_res.models.base import ExportError
+
+    with pytest.raises(ExportError, match="RelClassifier has no static-graph export yet"):
+        make(encoder).export_spec()

@@ -1,4 +1,4 @@
-"""GEN end to end on the bundled PTB-style sample with a tiny ERNIE, plus the E/M-step split."""
+"""GEN end to end on the bundled PTB-style sample with a tiny ERNIE."""
 from pathlib import Path
 
 import numpy as np
@@ -8,14 +8,9 @@ import pytest
 from ernie_res.api import load_config
 from ernie_res import api
 from ernie_res.data.batching import to_tensors
-from ernie_res.engine.amp import AMP
-from ernie_res.engine.optim import build_optimizer
-from ernie_res.engine.step_context import StepContext
 from ernie_res.engine.trainer import Trainer
-from ernie_res.models.vae_em import e_step
 from ernie_res.engine.vdl import read_scalars
 from ernie_res.models.backbone import load_backbone
-from ernie_res.tasks.gen import GenTask
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,45 +78,6 @@ def test_lm_baseline_trains_on_the_same_tokenisation(tiny_ernie, tmp_path):
     metrics, _, _ = api.evaluate(tmp_path / "lm" / "best", "test")
     assert metrics["kl"] == 0 and metrics["nll"] == pytest.approx(metrics["rec"], rel=1e-6)
     assert metrics["mi"] == 0 and metrics["au"] == 0          # no latent, exactly
-
-
-def test_e_step_changes_only_encoder_and_m_step_only_decoder(tiny_ernie, tmp_path):
-    cfg = config(tmp_path, tiny_ernie, "Model.dropout=0.0")
-    encoder, tok = load_backbone(str(tiny_ernie))
-    task = GenTask(cfg, tok, labels=[])
-    feats = task.featurize(task.load_examples("train")[:64], "train")
-    model = task.build_model(encoder)
-    optimizer, _ = build_optimizer(model, cfg.Optimizer, 10, 1.0)
-    ctx = StepContext(model, optimizer, AMP(False), feats, task.collate, 8, seed=0)
-    enc = {id(p) for p in model.encoder_parameters()}
-    assert enc and model.decoder_parameters()
-    snap = lambda: {id(p): p.numpy().copy() for p in model.parameters()}  # noqa: E731
-    before = snap()
-    n = e_step(ctx, model.decoder_parameters(), step=0, max_inner=2)
-    after = snap()
-    assert n == 2
-    changed = {k for k in before if not np.array_equal(before[k], after[k])}
-    assert changed and changed <= enc                       # E-step: encoder only
-    strategy = model.train_strategy()
-    ctx.backward(ctx.forward(task.collate(feats[:8]))["loss"])
-    strategy.before_optimizer_step(ctx)                     # the M-step releases the encoder
-    optimizer.step()
-    optimizer.clear_grad()
-    final = snap()
-    changed = {k for k in after if not np.array_equal(after[k], final[k])}
-    assert changed and not (changed & enc)                  # M-step: decoder only
-
-
-def test_mi_stopping_rule_ends_the_aggressive_phase(tiny_ernie, tmp_path):
-    cfg = config(tmp_path, tiny_ernie)
-    encoder, tok = load_backbone(str(tiny_ernie))
-    model = GenTask(cfg, tok, labels=[]).build_model(encoder)
-    assert model.aggressive_active()
-    assert model.after_eval({"mi": 0.3}) is None and model.aggressive_active()
-    assert model.after_eval({"mi": 0.5}) is None
-    note = model.after_eval({"mi": 0.4})
-    assert "ended" in note and not model.aggressive_active()
-    assert model.after_eval({"mi": 0.9}) is None and not model.aggressive_active()
 
 
 def test_svi_refinement_raises_the_elbo(trained):

@@ -1,5 +1,5 @@
 """REL end to end on the bundled SemEval-layout sample with a tiny ERNIE: train, eval (answer
-files), infer, the marker setup across save/reload, and entity-safe truncation."""
+files), infer, and the marker setup across save/reload."""
 import json
 from pathlib import Path
 
@@ -11,8 +11,6 @@ from ernie_res.data.semeval import LABELS, read_semeval
 from ernie_res import api
 from ernie_res.engine.vdl import read_scalars
 from ernie_res.metrics.semeval import score_answer_file, write_answer_file
-from ernie_res.models.backbone import backbone_from_config, load_backbone
-from ernie_res.tasks.rel import RelTask
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data/sample/semeval2010"
@@ -154,59 +152,3 @@ def test_infer_mixed_inputs_one_row_per_line(trained, tmp_path, tool):
     assert rows[0]["e1"] == "virus" and rows[0]["e2"] == "fever"
     assert rows[1]["error"] == (f"{jsonl}:2: expected non-overlapping e1 and e2, got [4, 9] "
                                 f"and [6, 12]")
-
-
-def test_truncation_keeps_both_entities(trained, tiny_ernie):
-    out, _ = trained
-    cfg = config(out, tiny_ernie, "Data.max_seq_len=24")
-    encoder, tok = load_backbone(str(tiny_ernie))
-    task = RelTask(cfg, tok, labels=list(LABELS))
-    task.prepare_backbone(encoder)
-    ids = tok.convert_tokens_to_ids(MARKERS)
-    pad = " ".join(["the old house"] * 20)
-    near = f"{pad} the virus caused fever {pad}"
-    s = near.index("virus")
-    far = f"the virus {pad} {pad} caused fever today"
-    examples = [{"id": "1", "text": near, "e1": [s, s + 5], "e2": [near.index("fever"),
-                                                                   near.index("fever") + 5],
-                 "label": "Cause-Effect(e1,e2)"},
-                {"id": "2", "text": far, "e1": [4, 9], "e2": [far.index("fever"),
-                                                              far.index("fever") + 5],
-                 "label": "Cause-Effect(e1,e2)"}]
-    feats = task.featurize(examples, "test")
-    assert len(feats) == 2                                          # nothing dropped
-    for f, ex in zip(feats, examples):
-        x = f["input_ids"]
-        assert len(x) == 24 and x[0] == tok.cls_token_id and x[-1] == tok.sep_token_id
-        (a1, b1), (a2, b2) = f["e1_span"], f["e2_span"]
-        assert [x[a1], x[b1], x[a2], x[b2]] == ids                 # the marker ids
-        for (a, b), span in (((a1, b1), ex["e1"]), ((a2, b2), ex["e2"])):
-            text = ex["text"][span[0]:span[1]]
-            assert x[a + 1:b] == tok.convert_tokens_to_ids(tok.tokenize(text))
-    batch = task.collate(feats)
-    assert batch["e1_span"].shape == (2, 2) and batch["labels"].tolist() == [1, 1]
-    # no window can hold entities that are alone longer than the budget: a clear error
-    long_ent = {"id": "3", "text": pad, "e1": [0, len(pad) - 6], "e2": [len(pad) - 5,
-                                                                        len(pad)]}
-    with pytest.raises(ValueError, match=r"REL: test example 3: .*raise Data.max_seq_len"):
-        task.featurize([long_ent], "test")
-
-
-def test_prepare_backbone_is_idempotent_and_initialises_to_the_mean(trained, tiny_ernie):
-    out, _ = trained
-    cfg = config(out, tiny_ernie)
-    encoder, tok = load_backbone(str(tiny_ernie))
-    old = encoder.get_input_embeddings().weight.numpy().copy()
-    task = RelTask(cfg, tok)
-    task.prepare_backbone(encoder)
-    new = encoder.get_input_embeddings().weight.numpy()
-    n = old.shape[0]
-    assert new.shape[0] == n + 4 and encoder.config.vocab_size == n + 4
-    np.testing.assert_array_equal(new[:n], old)
-    np.testing.assert_allclose(new[n:], np.repeat(old.mean(0, keepdims=True), 4, 0),
-                               rtol=1e-5, atol=1e-7)
-    task.prepare_backbone(encoder)                                   # second call: no change
-    assert encoder.get_input_embeddings().weight.shape[0] == n + 4 and len(tok) == n + 4
-    enc2, tok2 = backbone_from_config(out / "best/backbone")       # the reload path
-    RelTask(cfg, tok2).prepare_backbone(enc2)
-    assert enc2.get_input_embeddings().weight.shape[0] == n + 4 and len(tok2) == n + 4

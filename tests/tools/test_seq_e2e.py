@@ -9,9 +9,6 @@ from ernie_res.api import load_config
 from ernie_res import api
 from ernie_res.engine.vdl import read_scalars
 from ernie_res.metrics.conlleval import conlleval_lines
-from ernie_res.models.backbone import load_backbone
-from ernie_res.data.seq_inputs import split_words
-from ernie_res.tasks.seq import SeqTask
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data/sample/conll2003"
@@ -79,30 +76,6 @@ def test_sliding_windows_keep_every_word(trained):
                                          overrides=["Data.max_seq_len=8", "Data.context=none"])
     words = sum(len(e["words"]) for e in task.load_examples("test"))
     assert metric.tokens == words
-
-
-def test_document_context_surrounds_the_centre(tiny_ernie):
-    cfg = config("/tmp/unused", tiny_ernie)
-    _, tok = load_backbone(str(tiny_ernie))
-    task = SeqTask(cfg, tok)
-    ex = task.load_examples("dev")[:6]
-    task.labels = task.build_labels(ex)
-    with_ctx = task.featurize(ex, "dev")
-    alone = SeqTask(cfg.replace("Data", context="none"), tok, labels=task.labels).featurize(ex, "dev")
-    for a, b, e in zip(with_ctx, alone, ex):
-        assert len(a["word_index"]) == len(b["word_index"]) == len(e["words"])
-        assert len(a["input_ids"]) >= len(b["input_ids"])
-        # the labelled words' first pieces are the same tokens with or without context
-        assert [a["input_ids"][i] for i in a["word_index"]] == \
-            [b["input_ids"][i] for i in b["word_index"]]
-    assert any(len(a["input_ids"]) > len(b["input_ids"]) for a, b in zip(with_ctx, alone))
-
-
-def test_split_words_offsets():
-    text = "U.S. troops, e.g. in Iraq's north-east."
-    for w, s, e in split_words(text):
-        assert text[s:e] == w
-    assert [w for w, _, _ in split_words("Hello, world!")] == ["Hello", ",", "world", "!"]
 
 
 @pytest.mark.slow
