@@ -22,6 +22,8 @@ if str(ROOT) not in sys.path:
 NOISY_WARNINGS = (
     # paddle.utils.cpp_extension, twice at every Paddle import
     (r"No ccache found", UserWarning),
+    # setuptools' distutils shim, at every PaddleNLP import
+    (r"Setuptools is replacing distutils", UserWarning),
 )
 for _message, _category in NOISY_WARNINGS:
     warnings.filterwarnings("ignore", message=_message, category=_category)

@@ -5,7 +5,6 @@ window offsets) and never reach the model; every other key is an argument of the
 ``forward``, ``labels`` included.
 """
 import paddle
-from paddle.io import DataLoader
 
 
 class ListDataset(paddle.io.Dataset):
@@ -22,16 +21,17 @@ class ListDataset(paddle.io.Dataset):
 
 
 def in_order(features, batch_size, collate):
-    """Batches of ``features`` in their order (evaluation and prediction)."""
-    return DataLoader(ListDataset(features), batch_size=batch_size, shuffle=False,
-                      collate_fn=collate, num_workers=0)
+    """Batches of ``features`` in their order (evaluation and prediction): ``collate``'s
+    dicts of NumPy arrays, as they are."""
+    for start in range(0, len(features), batch_size):
+        yield collate(features[start:start + batch_size])
 
 
 def to_tensors(batch):
     """The model inputs of a batch dict (keys without a leading ``_``) as Paddle tensors.
 
-    Arrays are converted; tensors (``paddle.io.DataLoader`` already converts NumPy batches)
-    are passed through as they are.
+    Arrays are converted; tensors (the training ``paddle.io.DataLoader`` converts NumPy
+    batches) are passed through as they are.
     """
     return {k: v if isinstance(v, paddle.Tensor) else paddle.to_tensor(v)
             for k, v in batch.items() if not k.startswith("_")}

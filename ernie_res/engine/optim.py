@@ -37,8 +37,11 @@ def param_groups(model, opt_cfg):
     """
     head_ratio = (opt_cfg.head_lr if opt_cfg.head_lr is not None else opt_cfg.lr) / opt_cfg.lr
     children = dict(model.named_children())
+    # a child switched off by the config (SeqTagger's crf with head=softmax) is an attribute
+    # holding None: its group_lrs key is accepted and has nothing to apply to
+    empty_slots = {k for k, v in vars(model).items() if v is None and not k.startswith("_")}
     for key in opt_cfg.group_lrs:
-        if key not in children and getattr(model, key, 0) is not None:  # None: switched off
+        if key not in children and key not in empty_slots:
             raise ConfigError(f"Optimizer.group_lrs.{key}: the model has no child layer {key!r} "
                               f"(children: {', '.join(children)})")
     groups = {}

@@ -141,7 +141,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if not p.stop_gradient]
         progress = Progress(total, state["step"])
         window_loss, window_n, grad_norm = 0.0, 0, 0.0
-        window_extra = {}
+        window_extra, window_updates, update_extra = {}, 0, {}
         ctx = StepContext(net, self.optimizer, self.amp, train_feats, self.task.collate,
                           tc.batch_size, gc.seed, self.rank, self.world_size)
         net.train()
@@ -154,7 +154,7 @@ class Trainer:
                 if micro == 0:  # a new accumulation group; the epoch's last may be shorter
                     group = min(tc.grad_accum_steps, left - bi)
                     for k, v in self.strategy.begin_update(ctx, state["step"], total).items():
-                        window_extra[k] = window_extra.get(k, 0.0) + float(v)
+                        update_extra[k] = update_extra.get(k, 0.0) + float(v)
                 micro += 1
                 last_in_epoch = bi == left - 1
                 boundary = micro == group
@@ -183,12 +183,16 @@ class Trainer:
                 self.optimizer.clear_grad()
                 self.scheduler.step()
                 state["step"] += 1
+                window_updates += 1
                 step = state["step"]
                 if step % gc.log_interval == 0 or step == total:
                     rate, elapsed, eta = progress.rates(step)
                     lr = self.optimizer.get_lr()
                     avg = window_loss / max(window_n, 1)
+                    # forward logs: mean per micro-batch; strategy logs: mean per update
                     extra = {k: v / max(window_n, 1) for k, v in window_extra.items()}
+                    extra.update({k: v / max(window_updates, 1)
+                                  for k, v in update_extra.items()})
                     self.vdl.scalars("train", {"loss": avg, "lr": lr, "grad_norm": grad_norm,
                                                "samples_per_sec": rate, **extra}, step)
                     self.logger.info(
@@ -197,6 +201,7 @@ class Trainer:
                         f" | {rate:.1f} samples/s | elapsed {format_seconds(elapsed)} "
                         f"eta {format_seconds(eta)}")
                     window_loss, window_n, window_extra = 0.0, 0, {}
+                    window_updates, update_extra = 0, {}
                 if ((tc.eval_steps > 0 and step % tc.eval_steps == 0)
                         or (tc.eval_steps == 0 and last_in_epoch) or step >= total):
                     stop = self._evaluate_and_save(state, dev_feats)

@@ -44,7 +44,8 @@ class TrainStrategy:
     For optimizer update ``step`` (0-based) of ``total`` the trainer calls, in this order:
 
     1. ``logs = begin_update(ctx, step, total)`` before the first micro-batch; the returned
-       scalars are summed over the log window and plotted as ``train/<key>``;
+       scalars are averaged over the updates of the log window and plotted as
+       ``train/<key>``;
     2. forward and backward of each micro-batch of the group (the trainer);
     3. ``before_optimizer_step(ctx)`` after the last backward;
     4. the optimizer and learning-rate scheduler steps (the trainer).

@@ -44,6 +44,6 @@ def progress_iter(items, logger, what, every=2000):
     for i, item in enumerate(items, 1):
         yield item
         if logger is not None and i % every == 0 and i < total:
-            el = time.time() - t0
+            el = max(time.time() - t0, 1e-9)      # a coarse clock may not have ticked yet
             logger.info(f"{what}: {i}/{total} ({i / el:.0f}/s, "
                         f"eta {format_seconds(el / i * (total - i))})")

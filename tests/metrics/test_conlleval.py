@@ -174,3 +174,73 @@ def test_scheme_conversion_does_not_change_entity_scores():
             m = score([convert_tags(gold, "BIOES", dst)], [gold])
             n = len(spans(gold, "BIOES"))
             assert counts(m) == (n, n, n), (gold, dst)
+
+
+# ------------------------------------------------------------------ WindowedConllMetric
+WLABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+WID = {t: i for i, t in enumerate(WLABELS)}
+
+
+def ids(tags):
+    return [WID[t] for t in tags.split()]
+
+
+def windowed():
+    """Sentence 0 (6 words) from two overlapping windows; sentence 1 from one window.
+
+    Window A covers words 0-4 and decides 0-2; window B covers words 2-5 and decides 3-5.
+    Words 3 and 4 are also in window A with other predictions, which must be ignored."""
+    from ernie_res.metrics.conlleval import WindowedConllMetric
+
+    m = WindowedConllMetric(WLABELS)
+    m.add_window(index=0, n_words=6, offset=0, score=(0, 3),
+                 pred_ids=ids("B-PER I-PER O O O"), gold_ids=ids("B-PER I-PER O B-LOC I-LOC"))
+    m.add_window(index=1, n_words=2, offset=0, score=(0, 2),
+                 pred_ids=ids("B-LOC O"), gold_ids=ids("B-PER O"))
+    m.add_window(index=0, n_words=6, offset=2, score=(1, 4),
+                 pred_ids=ids("I-PER B-LOC I-LOC O"), gold_ids=ids("O B-LOC I-LOC O"))
+    return m
+
+
+SENT0_PRED = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"]
+SENT0_GOLD = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"]
+
+
+def test_windows_assemble_the_sentence():
+    m = windowed()
+    assert m.sentences() == [0, 1]
+    assert m.predicted_tags(0) == SENT0_PRED        # word 2 from A (not B's I-PER)
+    assert m.predicted_tags(1) == ["B-LOC", "O"]
+    assert m.predicted_tags(7) == []
+    m.accumulate()                                  # scored sentences keep their tags
+    assert m.sentences() == [0, 1] and m.predicted_tags(0) == SENT0_PRED
+
+
+def test_windowed_scores_equal_conlleval_on_the_assembled_sentences():
+    m = windowed()
+    plain = score([SENT0_PRED, ["B-LOC", "O"]], [SENT0_GOLD, ["B-PER", "O"]])
+    got = m.accumulate()
+    want = plain.accumulate()
+    assert {k: got[k] for k in want} == pytest.approx(want)
+    assert m.report() == plain.report()
+    assert m.accumulate() == got                    # accumulating again counts nothing twice
+    # PER: 1 right of 1 predicted, 2 gold; LOC: 1 right of 2 predicted, 1 gold
+    assert set(got) - set(want) == {"precision_PER", "recall_PER", "precision_LOC",
+                                    "recall_LOC"}
+    assert (got["precision_PER"], got["recall_PER"]) == pytest.approx((100.0, 50.0))
+    assert (got["precision_LOC"], got["recall_LOC"]) == pytest.approx((50.0, 100.0))
+    assert got["f1"] == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3) * 100)
+
+
+def test_windowed_reset_and_a_sentence_with_an_undecided_word():
+    from ernie_res.metrics.conlleval import WindowedConllMetric
+
+    m = windowed()
+    m.reset()
+    assert m.sentences() == [] and m.accumulate()["f1"] == 0.0
+    m = WindowedConllMetric(WLABELS)
+    m.add_window(index=0, n_words=3, offset=0, score=(0, 2), pred_ids=[0, 0, 0],
+                 gold_ids=[0, 0, 0])
+    assert m.predicted_tags(0) == ["O", "O", None]
+    with pytest.raises((AssertionError, ValueError), match="without a prediction"):
+        m.accumulate()

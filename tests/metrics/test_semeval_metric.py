@@ -230,3 +230,69 @@ def test_write_answer_file_errors(tmp_path, ids, labels, message):
         write_answer_file(str(tmp_path / "a.txt"), ids, labels)
     assert message in str(err.value)
     assert not (tmp_path / "a.txt").exists()
+
+
+# ------------------------------------------------------------------ SemEvalProbsMetric
+def one_hot_probs(label_ids, peak=0.9):
+    probs = np.full((len(label_ids), len(LABELS)), (1 - peak) / (len(LABELS) - 1))
+    probs[np.arange(len(label_ids)), label_ids] = peak
+    return probs
+
+
+def test_probs_metric_keeps_probs_gold_and_index_in_arrival_order():
+    from ernie_res.metrics.semeval import SemEvalProbsMetric
+
+    m = SemEvalProbsMetric()
+    assert m.probs.shape == (0, 19) and m.gold.shape == (0,) and m.index.shape == (0,)
+    p1, p2 = one_hot_probs([1, 0]), one_hot_probs([5])
+    m.update(p1, np.array([1, 2]))                           # default index: 0, 1
+    m.update(p2, np.array([[5]]))                            # gold of any shape, flattened
+    np.testing.assert_array_equal(m.probs, np.concatenate([p1, p2]))
+    np.testing.assert_array_equal(m.gold, [1, 2, 5])
+    np.testing.assert_array_equal(m.index, [0, 1, 2])        # continues after the first batch
+    assert m.accumulate() == scored([(LABELS[1], LABELS[1]), (LABELS[2], LABELS[0]),
+                                     (LABELS[5], LABELS[5])]).accumulate()
+    m.reset()
+    assert m.probs.shape == (0, 19) and m.accumulate()["accuracy"] == 0.0
+    with pytest.raises(ValueError, match=r"expected probs of shape \[batch_size, 19\], "
+                                         r"got \[2, 18\]"):
+        m.update(np.zeros((2, 18)), np.array([0, 0]))
+
+
+def test_predictions_in_order_sorts_by_example_index():
+    from ernie_res.metrics.semeval import SemEvalProbsMetric
+
+    m = SemEvalProbsMetric()
+    m.update(one_hot_probs([3, 7]), np.array([3, 7]), index=np.array([2, 0]))
+    m.update(one_hot_probs([11]), np.array([11]), index=np.array([1]))
+    np.testing.assert_array_equal(m.index, [2, 0, 1])
+    np.testing.assert_array_equal(m.predictions_in_order(3), [7, 11, 3])
+
+
+@pytest.mark.parametrize("index, n, got", [([0, 2], 3, "got 2 for 3 examples"),    # missing
+                                           ([0, 1, 1], 3, "got 3 for 3 examples"),  # twice
+                                           ([0, 1, 2], 2, "got 3 for 2 examples"),  # extra
+                                           ([1, 2], 2, "got 2 for 2 examples")])    # shifted
+def test_predictions_in_order_needs_exactly_one_prediction_per_example(index, n, got):
+    from ernie_res.metrics.semeval import SemEvalProbsMetric
+
+    m = SemEvalProbsMetric()
+    m.update(one_hot_probs([0] * len(index)), np.zeros(len(index), dtype=np.int64),
+             index=np.array(index))
+    with pytest.raises(ValueError, match=f"expected one prediction per example, {got}"):
+        m.predictions_in_order(n)
+
+
+def test_answer_text_and_write_answer_file_give_the_same_bytes(tmp_path):
+    from ernie_res.metrics.semeval import answer_text
+
+    ids = [8001 + i for i in range(len(HAND))]
+    labels = [p for _, p in HAND]
+    text = answer_text(ids, labels)
+    path = tmp_path / "answer.txt"
+    write_answer_file(str(path), ids, labels)
+    assert path.read_bytes() == text.encode("utf-8")
+    assert text == answer_text([str(i) for i in ids], [LABELS.index(x) for x in labels])
+    assert text.endswith("\n") and text.count("\n") == len(HAND)
+    with pytest.raises(ValueError, match="^answer_text: expected unique ids, got 1 twice"):
+        answer_text([1, 1], ["Other", "Other"])

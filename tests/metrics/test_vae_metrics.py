@@ -257,3 +257,20 @@ def test_vae_metric_errors():
                                          "earlier ones"):
         m2.update([1.0], [1.0], [1], np.zeros((1, 2)), np.zeros((1, 2)))
     assert m2.accumulate()["au"] == 0.0  # one sentence: no variance to measure
+
+
+def test_vae_metric_accessors():
+    m = VAEMetric()
+    assert m.num_sentences == 0
+    assert m.mu.shape == (0, 0) and m.logvar.shape == (0, 0)
+    mu1, lv1 = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.1, 0.2], [0.3, 0.4]])
+    mu2, lv2 = np.array([[5.0, 6.0]]), np.array([[0.5, 0.6]])
+    m.update([1.0, 2.0], [0.1, 0.2], [3, 4], mu1, lv1)
+    m.update(paddle.to_tensor([3.0]), paddle.to_tensor([0.3]), paddle.to_tensor([5]),
+             paddle.to_tensor(mu2.astype("float32")), paddle.to_tensor(lv2.astype("float32")))
+    assert m.num_sentences == 3
+    assert m.mu.dtype == np.float64 and m.logvar.dtype == np.float64
+    np.testing.assert_allclose(m.mu, np.concatenate([mu1, mu2]))
+    np.testing.assert_allclose(m.logvar, np.concatenate([lv1, lv2]), rtol=1e-6)
+    m.reset()
+    assert m.num_sentences == 0 and m.mu.shape == (0, 0)

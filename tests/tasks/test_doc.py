@@ -215,7 +215,7 @@ def test_prediction_records(task, as_loader):
                       [0.5, 0.1, 0.1, 0.1, 0.1, 0.1]], dtype=np.float32)
     batches = [({"probs": probs[[2, 0]]}, {"_index": np.array([2, 0])}),
                ({"probs": probs[[1]]}, {"_index": np.array([1])})]
-    if as_loader:                           # in_order's DataLoader gives tensors
+    if as_loader:                           # the training DataLoader gives tensors
         batches = [(o, {k: paddle.to_tensor(v) for k, v in b.items()}) for o, b in batches]
     records = task.predictions(batches, examples, top_k=2)
     assert [r["id"] for r in records] == ["d2", "d0", "d1"]           # batch order

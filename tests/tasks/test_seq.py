@@ -202,7 +202,7 @@ def windowed_batches(task, tokenizer, ex, *overrides, as_loader=False):
     t = SeqTask(task.config.replace("Data", **dict(overrides)), tokenizer, labels=task.labels)
     feats = t.featurize(ex, "dev")
     batches = [t.collate(feats[i:i + 4]) for i in range(0, len(feats), 4)]
-    if as_loader:                          # in_order's DataLoader gives tensors
+    if as_loader:                          # the training DataLoader gives tensors
         batches = [{k: paddle.to_tensor(v) for k, v in b.items()} for b in batches]
     return t, batches
 

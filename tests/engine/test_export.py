@@ -1,0 +1,56 @@
+"""Static-graph export of a tiny DocClassifier: the files, Paddle Inference outputs equal to the
+dygraph probabilities, and the error for a model that declares no export."""
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+
+from ernie_res.api import load_config
+from ernie_res.engine.export import export, load_predictor, predict
+from ernie_res.models import build_model
+from ernie_res.models.backbone import load_backbone
+from ernie_res.models.base import ExportError, TaskModel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_ernie):
+    config = load_config(ROOT / "configs/doc/20ng_tiny.yaml", [f"Model.backbone={tiny_ernie}"])
+    paddle.seed(4)
+    encoder, _ = load_backbone(str(tiny_ernie))
+    net = build_model(config.Model, encoder=encoder, num_labels=4)
+    net.train()                       # export must switch to eval mode (dropout off) itself
+    return net
+
+
+def test_export_writes_a_program_that_predicts_the_dygraph_probs(model, tmp_path):
+    prefix = tmp_path / "inference" / "model"
+    files = export(model, prefix)
+    assert files == [f"{prefix}.json", f"{prefix}.pdiparams"]
+    assert all(Path(f).is_file() and Path(f).stat().st_size > 0 for f in files)
+    assert not model.training
+    rng = np.random.RandomState(0)
+    predictor = load_predictor(prefix)
+    for batch, length in ((3, 12), (1, 7)):                     # dynamic batch and length
+        ids = rng.randint(5, 60, size=(batch, 1, length)).astype("int64")
+        mask = np.ones_like(ids)
+        if batch > 1:
+            mask[1, 0, length - 4:] = 0
+            ids[mask == 0] = 0
+        got = predict(predictor, ids, mask)
+        with paddle.no_grad():
+            want = model(paddle.to_tensor(ids), paddle.to_tensor(mask))["probs"].numpy()
+        assert got.shape == (batch, 4)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_a_model_without_export_raises_export_error_naming_the_class(tmp_path):
+    class NoExportHead(TaskModel):
+        def forward(self, x):
+            return {"logits": x}
+
+    with pytest.raises(ExportError, match="NoExportHead has no static-graph export"):
+        export(NoExportHead(), tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,375 @@
+"""The trainer is task- and model-agnostic: it runs a fake task and a fake model with a
+recording ``TrainStrategy`` and calls the hooks at the documented points.
+
+The fake model records its training forwards, its backwards (a gradient hook on its logits)
+and its evaluation forwards in the same event list as the strategy's hooks, so the tests
+below check the exact interleaving of ``begin_update``, micro-batches and
+``before_optimizer_step`` described in ``TrainStrategy``'s docstring.
+"""
+import ast
+import io
+import logging
+import re
+import tokenize
+from pathlib import Path
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+import pytest
+
+from ernie_res.api import load_config
+from ernie_res.engine.step_context import StepContext
+from ernie_res.engine.trainer import Trainer
+from ernie_res.engine.vdl import VDLWriter, read_scalars
+from ernie_res.metrics.base import Metric
+from ernie_res.models.base import TaskModel, TrainStrategy
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE = ROOT / "ernie_res" / "engine"
+N_TRAIN, N_DEV, DIM = 10, 3, 4
+
+
+# ------------------------------------------------------------------------------ the fakes
+class ScoreMetric(Metric):
+    """Accuracy of the argmax, reported as ``score``; counts its updates."""
+    main_key = "score"
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.right, self.n, self.updates = 0, 0, 0
+
+    def update(self, probs, labels):
+        self.right += int((probs.argmax(-1) == np.asarray(labels)).sum())
+        self.n += len(labels)
+        self.updates += 1
+
+    def accumulate(self):
+        return {"score": self.right / max(self.n, 1), "n": float(self.n)}
+
+
+class FakeTask:
+    """Only what the trainer and the evaluation use: no base class, no name."""
+
+    def __init__(self):
+        self.labels = ["no", "yes"]
+        self.visuals = []
+
+    def collate(self, features):
+        return {"x": np.array([f["x"] for f in features], dtype="float32"),
+                "labels": np.array([f["label"] for f in features], dtype="int64"),
+                "_index": np.array([f["index"] for f in features], dtype="int64")}
+
+    def build_metric(self):
+        return ScoreMetric()
+
+    def update_metric(self, metric, outputs, batch):
+        metric.update(outputs["probs"], batch["labels"])
+
+    def log_eval_visuals(self, vdl, metric, step, model):
+        self.visuals.append((step, metric.updates, model))
+        vdl.scalar("fake/visual", step, step)
+
+
+class RecordingStrategy(TrainStrategy):
+    def __init__(self, model, events, notes=(None, "the fake phase ended")):
+        self.model, self.events, self.notes = model, events, list(notes)
+        self.evaluations = []
+
+    def _weights(self):
+        return self.model.head.weight.numpy().copy()
+
+    def begin_update(self, ctx, step, total):
+        self.events.append(("begin_update", step, total, isinstance(ctx, StepContext),
+                            self._weights()))
+        return {"phase": 10.0 * (step + 1)}
+
+    def before_optimizer_step(self, ctx):
+        grads = [p.grad is not None for p in self.model.parameters()]
+        self.events.append(("before_optimizer_step", all(grads), self._weights()))
+
+    def after_evaluation(self, metrics):
+        self.evaluations.append(dict(metrics))
+        self.events.append(("after_evaluation",))
+        return self.notes[len(self.evaluations) - 1]
+
+
+class FakeModel(TaskModel):
+    """``forward(x, labels=None)``; ``log`` holds the number of training forwards so far."""
+
+    def __init__(self):
+        super().__init__()
+        paddle.seed(3)
+        self.head = paddle.nn.Linear(DIM, 2)
+        self.events = []
+        self.train_forwards = 0
+        self.losses = []
+        self.strategy = RecordingStrategy(self, self.events)
+
+    def train_strategy(self):
+        return self.strategy
+
+    def forward(self, x, labels=None):
+        logits = self.head(x)
+        if self.training:
+            self.train_forwards += 1
+            self.events.append(("forward", int(x.shape[0])))
+            logits.register_hook(lambda grad: self.events.append(("backward",)))
+        else:
+            self.events.append(("eval",))
+        out = {"logits": logits, "probs": F.softmax(logits, -1),
+               "log": {"aux": paddle.to_tensor(float(self.train_forwards))}}
+        if labels is not None:
+            out["loss"] = F.cross_entropy(logits, labels)
+            if self.training:
+                self.losses.append(float(out["loss"]))
+        return out
+
+
+class ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def features(n, seed):
+    rng = np.random.RandomState(seed)
+    return [{"x": rng.randn(DIM).astype("float32").tolist(), "label": i % 2, "index": i}
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def backbone(tiny_ernie):
+    from ernie_res.models.backbone import load_backbone
+
+    return load_backbone(str(tiny_ernie))
+
+
+def run(backbone, out, *overrides):
+    """Fit the fake model; returns (state, model, task, log messages, scalars)."""
+    config = load_config(ROOT / "configs/doc/20ng_tiny.yaml", [
+        f"Global.output_dir={out}", "Global.log_interval=1", "Global.seed=5",
+        "Train.batch_size=2", "Train.eval_batch_size=2", "Train.max_steps=4",
+        "Train.eval_steps=2", "Train.grad_accum_steps=2", "Optimizer.warmup_ratio=0",
+        *overrides])
+    task, model = FakeTask(), FakeModel()
+    logger = logging.getLogger(f"test_trainer.{out.name}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = ListHandler()
+    logger.addHandler(handler)
+    vdl = VDLWriter(out / "vdl")
+    encoder, tokenizer = backbone
+    try:
+        state = Trainer(config, task, model, encoder, tokenizer, out, logger, vdl,
+                        device="cpu").fit(features(N_TRAIN, 0), features(N_DEV, 1))
+    finally:
+        vdl.close()
+        logger.removeHandler(handler)
+    state["out"] = str(out)
+    return state, model, task, handler.messages, read_scalars(out / "vdl")
+
+
+@pytest.fixture(scope="module")
+def accum_run(backbone, tmp_path_factory):
+    """10 examples in batches of 2 = 5 micro-batches per epoch, 2 per update: the updates of
+    an epoch take 2, 2 and 1 micro-batches; 4 updates; evaluations after updates 2 and 4."""
+    return run(backbone, tmp_path_factory.mktemp("accum"))
+
+
+def kinds(events):
+    return [e[0] for e in events]
+
+
+# ------------------------------------------------------------------------------ the order
+def test_hooks_run_in_the_documented_order(accum_run):
+    _, model, _, _, _ = accum_run
+    group = ["begin_update", "forward", "backward", "forward", "backward",
+             "before_optimizer_step"]
+    short = ["begin_update", "forward", "backward", "before_optimizer_step"]
+    evaluation = ["eval", "eval", "after_evaluation"]          # 3 dev examples, batches of 2
+    assert kinds(model.events) == (group + group + evaluation     # epoch 1: updates 0 and 1
+                                   + short                        # its last, shorter group
+                                   + group + evaluation)          # epoch 2: update 3
+
+
+def test_begin_update_gets_the_context_and_counts_steps(accum_run):
+    _, model, _, _, _ = accum_run
+    begins = [e for e in model.events if e[0] == "begin_update"]
+    assert [(step, total) for _, step, total, _, _ in begins] == [(0, 4), (1, 4), (2, 4), (3, 4)]
+    assert all(is_ctx for _, _, _, is_ctx, _ in begins)
+    forwards = [e[1] for e in model.events if e[0] == "forward"]
+    assert forwards == [2] * 7                                    # micro-batches of 2 examples
+
+
+def test_the_optimizer_steps_after_before_optimizer_step_only(accum_run):
+    _, model, _, _, _ = accum_run
+    begins = [e[4] for e in model.events if e[0] == "begin_update"]
+    befores = [e for e in model.events if e[0] == "before_optimizer_step"]
+    assert all(has_grads for _, has_grads, _ in befores)          # gradients are still there
+    for k, (_, _, weights) in enumerate(befores):
+        np.testing.assert_array_equal(weights, begins[k])         # no step inside an update
+        after = begins[k + 1] if k + 1 < len(begins) else model.head.weight.numpy()
+        assert np.abs(after - weights).max() > 0                  # ... and one right after it
+
+
+def test_after_evaluation_gets_the_metrics_and_its_note_is_logged(accum_run):
+    state, model, task, messages, scalars = accum_run
+    strategy = model.strategy
+    assert len(strategy.evaluations) == len(state["history"]) == 2
+    for got, hist in zip(strategy.evaluations, state["history"]):
+        assert set(got) == {"score", "n", "loss"}
+        assert got == {k: v for k, v in hist.items() if k != "step"}
+        assert got["n"] == N_DEV
+    assert [h["step"] for h in state["history"]] == [2, 4]
+    assert messages.count("the fake phase ended") == 1            # a None note is not logged
+    note_at = messages.index("the fake phase ended")
+    assert messages[note_at - 1].startswith("eval @ step 4: score ")
+    assert [s for s, _ in scalars["eval/score"]] == [2, 4]
+    assert [(s, n) for s, n, _ in task.visuals] == [(2, 2), (4, 2)]   # after a full pass
+    assert all(m is model for _, _, m in task.visuals)
+    assert dict(scalars["fake/visual"]) == {2: 2.0, 4: 4.0}
+    assert state["step"] == 4 and state["epoch"] == 1 and state["batch_in_epoch"] == 2
+
+
+def test_model_log_scalars_are_averaged_into_train_scalars(accum_run):
+    _, model, _, _, scalars = accum_run
+    # out["log"]["aux"] is the number of training forwards so far: micro-batches 1..7 in
+    # groups (1, 2), (3, 4), (5), (6, 7) -> the mean of each group.
+    assert scalars["train/aux"] == [(1, 1.5), (2, 3.5), (3, 5.0), (4, 6.5)]
+    losses = model.losses                     # the loss is averaged the same way
+    expected = [np.mean(losses[0:2]), np.mean(losses[2:4]), losses[4], np.mean(losses[5:7])]
+    assert [s for s, _ in scalars["train/loss"]] == [1, 2, 3, 4]
+    np.testing.assert_allclose([v for _, v in scalars["train/loss"]], expected, rtol=1e-6)
+    assert {"train/lr", "train/grad_norm", "train/samples_per_sec"} <= set(scalars)
+
+
+def test_begin_update_logs_appear_as_train_scalars(accum_run):
+    _, _, _, _, scalars = accum_run
+    assert [s for s, _ in scalars["train/phase"]] == [1, 2, 3, 4]
+
+
+def test_begin_update_logs_are_per_update_values_without_accumulation(backbone, tmp_path):
+    # one micro-batch per update: each update's own value, 10 * (step + 1)
+    _, _, _, _, scalars = run(backbone, tmp_path, "Train.grad_accum_steps=1",
+                              "Train.eval_steps=4")
+    assert scalars["train/phase"] == [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0)]
+
+
+def test_begin_update_logs_are_per_update_values_with_accumulation(accum_run):
+    _, _, _, _, scalars = accum_run
+    # each update's own value, 10 * (step + 1), whatever the number of its micro-batches
+    assert scalars["train/phase"] == [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0)]
+
+
+def test_checkpoints_are_written_by_the_agnostic_loop(accum_run):
+    state, model, _, _, _ = accum_run
+    out = Path(state["out"])
+    assert (out / "best" / "model_state.pdparams").is_file()
+    assert (out / "latest" / "training_state.pdparams").is_file()
+    assert not (out / "best" / "training_state.pdparams").exists()
+    saved = paddle.load(str(out / "latest" / "model_state.pdparams"))
+    assert sorted(saved) == ["head.bias", "head.weight"]
+    np.testing.assert_array_equal(saved["head.weight"].numpy(), model.head.weight.numpy())
+    assert '"best_step"' in (out / "trainer_state.json").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------ the source
+FORBIDDEN_PARTS = {"vae", "aggressive", "doc", "seq", "rel", "gen"}
+FORBIDDEN_NAMES = {"encoder_parameters", "set_final_eval"}
+WORD = re.compile(r"\b(" + "|".join(sorted(FORBIDDEN_PARTS | FORBIDDEN_NAMES)) + r")\b",
+                  re.IGNORECASE)
+
+
+def _docstring_lines(tree):
+    """Start positions of every docstring (module, class, function)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                out.add((body[0].lineno, body[0].col_offset))
+    return out
+
+
+def task_or_model_names(source):
+    """Task or model names used in code: an identifier equal to a forbidden name or with one
+    as an ``_``-separated part (``vae_beta``, ``is_aggressive``), and a forbidden word in a
+    string literal that is not a docstring (``task == "doc"``). Comments, docstrings and
+    longer words (``document``, ``generator``, ``release``) do not count."""
+    docstrings = _docstring_lines(ast.parse(source))
+    hits = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME:
+            parts = set(tok.string.lower().split("_"))
+            if tok.string in FORBIDDEN_NAMES or parts & FORBIDDEN_PARTS:
+                hits.append((tok.start[0], tok.string))
+        elif tok.type == tokenize.STRING and tok.start not in docstrings:
+            hits += [(tok.start[0], m.group(0)) for m in WORD.finditer(tok.string)]
+    return hits
+
+
+def attribute_probes_on_the_model(source, func):
+    """``hasattr(model, ...)``/``getattr(self.model, ...)`` calls (``func`` is the name)."""
+    hits = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == func and node.args:
+            target = node.args[0]
+            name = target.id if isinstance(target, ast.Name) else \
+                target.attr if isinstance(target, ast.Attribute) else ""
+            if name in ("model", "net") or name.endswith("_model"):
+                hits.append(node.lineno)
+    return hits
+
+
+def engine_sources():
+    files = sorted(ENGINE.glob("*.py"))
+    assert {f.name for f in files} >= {"trainer.py", "step_context.py", "evaluation.py",
+                                       "checkpoint.py", "export.py"}
+    return {f.name: f.read_text(encoding="utf-8") for f in files}
+
+
+def test_the_source_scanners_catch_what_they_look_for():
+    bad = ('"""A docstring may say vae, doc and seq."""\n'
+           "def f(model, task):\n"
+           "    # a comment may say aggressive\n"
+           "    model.encoder_parameters()\n"
+           "    vae_beta = 1\n"
+           "    if task.name == 'doc':\n"
+           "        model.set_final_eval()\n"
+           "    if hasattr(model, 'x') or getattr(self.model, 'y', None):\n"
+           "        return is_aggressive\n")
+    assert task_or_model_names(bad) == [(4, "encoder_parameters"), (5, "vae_beta"),
+                                        (6, "doc"), (7, "set_final_eval"),
+                                        (9, "is_aggressive")]
+    assert attribute_probes_on_the_model(bad, "hasattr") == [8]
+    assert attribute_probes_on_the_model(bad, "getattr") == [8]
+    fine = ('"""Documents, sequences, relations and generation."""\n'
+            "def f(document, generator, release, sequence, regenerate):\n"
+            "    return getattr(document, 'x', 0), f'{release} documents, docs/a.md'\n")
+    assert task_or_model_names(fine) == []
+    assert attribute_probes_on_the_model(fine, "getattr") == []
+
+
+def test_engine_code_names_no_task_and_no_model():
+    hits = {name: task_or_model_names(src) for name, src in engine_sources().items()}
+    assert {name: h for name, h in hits.items() if h} == {}
+
+
+def test_engine_never_asks_hasattr_on_the_model():
+    hits = {name: attribute_probes_on_the_model(src, "hasattr")
+            for name, src in engine_sources().items()}
+    assert {name: h for name, h in hits.items() if h} == {}
+
+
+def test_engine_never_asks_getattr_on_the_model():
+    hits = {name: attribute_probes_on_the_model(src, "getattr")
+            for name, src in engine_sources().items()}
+    assert {name: h for name, h in hits.items() if h} == {}
