@@ -1,8 +1,10 @@
 """Download a public data set into the layout the ernie_res readers expect.
 
     python tools/download_data.py {20ng,conll2003,semeval2010,ptb} --dest DIR [--timeout SEC]
+                                  [--allow-unverified]
 
-Thin wrapper around :func:`ernie_res.data.download.main`; sources are listed there.
+Thin wrapper around :func:`ernie_res.data.download.main`; sources, their pinned sha256
+checksums and the ``--allow-unverified`` policy are described there.
 """
 import sys
 from pathlib import Path

