@@ -13,6 +13,8 @@ together; the tools are argument parsers over it, and the Python API is it::
 
 Everything a run prints goes to standard error and ``OUT/train.log``; results are returned.
 """
+import contextlib
+import dataclasses
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +22,15 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from ernie_res.config import Schemas, apply_overrides
+from ernie_res.config import ConfigError, Schemas, apply_overrides
 from ernie_res.config import load_config as _load_config
-from ernie_res.config import resolve
-from ernie_res.engine import checkpoint
+from ernie_res.config import override_fields, resolve
+from ernie_res.engine import checkpoint, run_dir
+from ernie_res.engine.checkpoint import CheckpointError
 from ernie_res.engine.device import setup, use_device
 from ernie_res.engine.evaluation import evaluate as _evaluate
 from ernie_res.engine.export import export as _export
+from ernie_res.engine.run_dir import RunLock
 from ernie_res.engine.trainer import Trainer
 from ernie_res.engine.vdl import VDLWriter
 from ernie_res.models import MODELS
@@ -58,60 +62,117 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
+def _resume_dir(resume, config, logger):
+    """The complete checkpoint to resume from, whose Model and Data match ``config``."""
+    resume = Path(resume)
+    found = checkpoint.recover(resume, logger)
+    if found is None:
+        raise CheckpointError(f"nothing to resume: {resume} is not a complete checkpoint (and "
+                              f"no complete {resume.name}.tmp/ or {resume.name}.old/ is next "
+                              f"to it)")
+    raw, _, _ = checkpoint.read_model_dir(found)
+    saved = resolve(raw, SCHEMAS).to_dict()
+    now = config.to_dict()
+    changed = [f"{section}.{key}: {saved[section].get(key)!r} in the checkpoint, "
+               f"{now[section].get(key)!r} now"
+               for section in ("Global", "Model", "Data")
+               for key in sorted(set(saved[section]) | set(now[section]))
+               if (section != "Global" or key == "task")
+               and saved[section].get(key) != now[section].get(key)]
+    if changed:
+        raise CheckpointError(f"cannot resume {found} with a different model or data: "
+                              + "; ".join(changed)
+                              + " (Train and Optimizer keys may change on resume)")
+    return found
+
+
 def train(config, resume=None):
     """Train from a resolved ``Config``; ``resume`` is a ``latest/`` directory or None.
 
-    Returns the trainer state (``best``, ``best_step``, ``history``, ...).
+    A new run refuses an output directory that holds an earlier run (unless
+    ``Global.overwrite_output_dir``), and two runs never write into one directory at once
+    (``engine/run_dir.py``). Returns the trainer state (``best``, ``best_step``,
+    ``history``, ...).
     """
     device, rank, world = setup(config.Global.device, config.Global.num_threads)
     out = Path(config.Global.output_dir)
-    with log_to_file(out / "train.log", rank) as logger:
-        logger.info(f"ernie_res train: task {config.Global.task}, model {config.Model.name}, "
-                    f"backbone {config.Model.backbone}, device {device}, world size {world}, "
-                    f"output {out}")
-        seed_everything(config.Global.seed)
-        task_cls = TASKS[config.Global.task]
-        encoder, tokenizer = load_backbone(config.Model.backbone)
-        task_cls.check_backbone(config, encoder.config)
-        task = task_cls(config, tokenizer, logger=logger)
-        task.prepare_backbone(encoder)  # e.g. REL's marker tokens, before featurising
-        train_ex = task.load_examples("train")
-        dev_ex = task.load_examples("dev")
-        task.labels = task.build_labels(train_ex)
-        logger.info(f"{len(task.labels)} labels")
-        train_feats = task.featurize(train_ex, "train")
-        dev_feats = task.featurize(dev_ex, "dev")
-        seed_everything(config.Global.seed)  # the same head init whatever the data drew
-        model = task.build_model(encoder)
-        if resume is not None:
-            model.set_state_dict(paddle.load(str(Path(resume) / checkpoint.MODEL_FILE)))
-        if rank == 0:
-            config.dump(out / "config.yaml")
-        vdl = VDLWriter(out / "vdl", enabled=rank == 0)
-        metric_key = task.build_metric().main_key
-        vdl.hparams(config.to_dict(), [f"eval/{metric_key}", "eval/loss"])
-        trainer = Trainer(config, task, model, encoder, tokenizer, out, logger, vdl,
-                          device=device, rank=rank, world_size=world)
-        try:
-            return trainer.fit(train_feats, dev_feats, resume_dir=resume)
-        finally:
-            vdl.close()
+    with RunLock(out) if rank == 0 else contextlib.nullcontext():
+        if resume is None and rank == 0:
+            run_dir.claim(out, False, config.Global.overwrite_output_dir, get_logger(rank))
+        with log_to_file(out / "train.log", rank) as logger:
+            if resume is not None:
+                resume = _resume_dir(resume, config, logger)
+            return _train(config, resume, device, rank, world, out, logger)
+
+
+def _train(config, resume, device, rank, world, out, logger):
+    logger.info(f"ernie_res train: task {config.Global.task}, model {config.Model.name}, "
+                f"backbone {config.Model.backbone}, device {device}, world size {world}, "
+                f"output {out}" + (f", resuming {resume}" if resume is not None else ""))
+    seed_everything(config.Global.seed)
+    task_cls = TASKS[config.Global.task]
+    encoder, tokenizer = load_backbone(config.Model.backbone)
+    task_cls.check_backbone(config, encoder.config)
+    task = task_cls(config, tokenizer, logger=logger)
+    task.prepare_backbone(encoder)  # e.g. REL's marker tokens, before featurising
+    train_ex = task.load_examples("train")
+    dev_ex = task.load_examples("dev")
+    task.labels = task.build_labels(train_ex)
+    logger.info(f"{len(task.labels)} labels")
+    train_feats = task.featurize(train_ex, "train")
+    dev_feats = task.featurize(dev_ex, "dev")
+    seed_everything(config.Global.seed)  # the same head init whatever the data drew
+    model = task.build_model(encoder)
+    if resume is not None:
+        checkpoint.load_weights(model, checkpoint.read_weights(resume), resume)
+    if rank == 0:
+        config.dump(out / "config.yaml")
+    vdl = VDLWriter(out / "vdl", enabled=rank == 0)
+    metric_key = task.build_metric().main_key
+    vdl.hparams(config.to_dict(), [f"eval/{metric_key}", "eval/loss"])
+    trainer = Trainer(config, task, model, encoder, tokenizer, out, logger, vdl,
+                      device=device, rank=rank, world_size=world)
+    try:
+        return trainer.fit(train_feats, dev_feats, resume_dir=resume)
+    finally:
+        vdl.close()
+
+
+def _refuse_architecture_overrides(saved, overrides):
+    """``-o`` at evaluation may change how a checkpoint runs, never what it is."""
+    for section, field in override_fields(saved, overrides):
+        meta = field.metadata
+        if (section == "Model" and not meta.get("runtime")) or meta.get("fixed") \
+                or (section, field.name) == ("Global", "task"):
+            runtime = [f"Model.{f.name}" for f in dataclasses.fields(saved.Model)
+                       if f.metadata.get("runtime")]
+            raise ConfigError(f"-o {section}.{field.name}: a trained checkpoint's "
+                              f"{'architecture' if section == 'Model' else 'task and data'} "
+                              f"is fixed by its config.yaml and cannot change at evaluation "
+                              f"or inference"
+                              + (f" (Model keys that can: {', '.join(runtime)})"
+                                 if section == "Model" and runtime else ""))
 
 
 def load_model_dir(model_dir, overrides=(), device="auto"):
     """Rebuild ``(config, task, model, meta)`` from a self-contained model directory.
 
-    The model is in eval mode on ``device``; ``overrides`` change the saved config (e.g.
-    ``Data.root=DIR`` to evaluate on another copy of the data).
+    Loading runs no code from the directory (``engine/checkpoint.py``) and is strict: every
+    weight must fit the model its config.yaml builds. The model is in eval mode on
+    ``device``; ``overrides`` may change the data (``Data.root=DIR``) and how the model runs
+    (the ``runtime`` keys), never its architecture.
     """
     raw, labels, meta = checkpoint.read_model_dir(model_dir)
+    _refuse_architecture_overrides(resolve(raw, SCHEMAS), overrides)
     config = resolve(apply_overrides(raw, overrides), SCHEMAS)
     use_device(device, config.Global.num_threads)
     encoder, tokenizer = backbone_from_config(Path(model_dir) / "backbone")
+    TASKS[config.Global.task].check_backbone(config, encoder.config)
     task = TASKS[config.Global.task](config, tokenizer, labels=labels, logger=get_logger())
     task.prepare_backbone(encoder)  # a no-op when backbone/ already holds the changes
     model = task.build_model(encoder)
-    model.set_state_dict(paddle.load(str(Path(model_dir) / checkpoint.MODEL_FILE)))
+    checkpoint.load_weights(model, checkpoint.read_weights(model_dir), model_dir,
+                            hint=f" (labels.json holds {len(labels)} labels)")
     model.eval()
     return config, task, model, meta
 

@@ -36,13 +36,23 @@ _BOUNDS = {"ge": (">=", lambda v, b: v >= b), "gt": (">", lambda v, b: v > b),
            "le": ("<=", lambda v, b: v <= b), "lt": ("<", lambda v, b: v < b)}
 
 
-def option(default, help, choices=None, ge=None, gt=None, le=None, lt=None, **kw):
+def option(default, help, choices=None, ge=None, gt=None, le=None, lt=None, runtime=False,
+           fixed=False, **kw):
     """A dataclass field with its one-line ``help``, and optionally ``choices`` or bounds.
 
     ``ge``/``gt``/``le``/``lt`` bound a number (for a mapping: each of its values); a value
     outside them is a ``ConfigError`` naming the key, the bound and the value.
+
+    What a trained checkpoint lets ``-o`` change at evaluation and inference: a ``Model`` key
+    only when it is ``runtime`` (it changes how the model runs, not what was trained, e.g. the
+    VAE's importance samples); any other key unless it is ``fixed`` (the data's meaning, e.g.
+    the tagging scheme).
     """
     meta = {"help": help}
+    if runtime:
+        meta["runtime"] = True
+    if fixed:
+        meta["fixed"] = True
     if choices is not None:
         meta["choices"] = tuple(choices)
     bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
@@ -74,6 +84,9 @@ class GlobalConfig:
     task: str = option("doc", "Task to run; picks the Data schema and the dataset reader.")
     output_dir: str = option("output/run", "Where config.yaml, train.log, vdl/, best/ and latest/ "
                                            "go.")
+    overwrite_output_dir: bool = option(False, "Let a new run replace an earlier run's best/, "
+                                               "latest/ and vdl/ in output_dir (otherwise it "
+                                               "is refused; --resume continues a run).")
     device: str = option("auto", "auto uses a GPU when Paddle has one, else the CPU.",
                          choices=("auto", "cpu", "gpu"))
     num_threads: int = option(0, "CPU math threads (oneDNN/MKL/OpenMP); 0 leaves Paddle's choice, "
@@ -340,6 +353,20 @@ def resolve(raw, schemas):
     for check in schemas.checks:
         check(config)
     return config
+
+
+def override_fields(config, overrides):
+    """``[(section, dataclasses.Field)]`` of the keys that ``-o`` overrides set (sub-keys of a
+    mapping, ``Optimizer.group_lrs.crf``, count as their mapping's field)."""
+    out = []
+    for item in overrides or ():
+        parts = item.partition("=")[0].strip().split(".")
+        section = getattr(config, parts[0], None) if len(parts) >= 2 else None
+        fields = {f.name: f for f in dataclasses.fields(section)} if section is not None \
+            else {}
+        if parts[1:2] and parts[1] in fields:
+            out.append((parts[0], fields[parts[1]]))
+    return out
 
 
 def load_config(path=None, overrides=(), raw=None, *, schemas):

@@ -28,6 +28,7 @@ def main(argv=None):
     from ernie_res import api
     from ernie_res.config import ConfigError
     from ernie_res.data.errors import DataFormatError
+    from ernie_res.engine.trainer import NonFiniteError
     from ernie_res.models.backbone import BackboneLoadError
 
     try:
@@ -36,7 +37,8 @@ def main(argv=None):
         if a.resume is not None:
             resume = Path(a.resume) if a.resume else Path(cfg.Global.output_dir) / "latest"
         api.train(cfg, resume=resume)
-    except (ConfigError, DataFormatError, BackboneLoadError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, DataFormatError, BackboneLoadError, FileNotFoundError, ValueError,
+            NonFiniteError) as e:
         if os.environ.get("ERNIE_RES_DEBUG"):
             raise
         print(f"error: {e}\n(set ERNIE_RES_DEBUG=1 for the traceback)", file=sys.stderr)

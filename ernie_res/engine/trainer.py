@@ -32,6 +32,16 @@ from ernie_res.engine.step_context import StepContext, broadcast_buffers
 from ernie_res.utils.progress import Progress, format_seconds
 
 
+#: consecutive optimizer steps the float16 GradScaler may skip for overflow before the run
+#: stops: a skip halves the loss scale, so this many in a row means the values themselves
+#: are not finite, not just too large for float16
+MAX_CONSECUTIVE_SKIPS = 25
+
+
+class NonFiniteError(RuntimeError):
+    """Training produced a non-finite loss or gradient norm; the run stopped."""
+
+
 class Trainer:
     """Fit a task's model. ``rank``/``world_size`` come from ``engine.device.setup``."""
 
@@ -76,7 +86,10 @@ class Trainer:
             self.vdl.scalars("eval", metrics, step)
             self.task.log_eval_visuals(self.vdl, metric, step, self.model)
             score = metrics[self.main_key]
-            improved = state["best"] is None or score > state["best"]
+            improved = math.isfinite(score) and (state["best"] is None or score > state["best"])
+            if not math.isfinite(score):
+                self.logger.warning(f"eval @ step {step}: {self.main_key} is {score}; it is "
+                                    f"never taken as the best")
             if improved:
                 state.update(best=score, best_step=step, bad_evals=0)
             else:
@@ -95,9 +108,10 @@ class Trainer:
             self._save("latest", state, metrics, with_training_state=True)
             patience = self.cfg.Train.early_stopping_patience
             if patience > 0 and state["bad_evals"] >= patience:
+                best = "none finite" if state["best"] is None else \
+                    f"best {state['best']:.4f} at step {state['best_step']}"
                 self.logger.info(f"early stopping: {self.main_key} has not improved for "
-                                 f"{patience} evaluations (best {state['best']:.4f} at step "
-                                 f"{state['best_step']})")
+                                 f"{patience} evaluations ({best})")
                 stop = 1
             self.vdl.flush()
         if self.world_size > 1:
@@ -106,6 +120,15 @@ class Trainer:
             stop = int(flag.numpy()[0])
             broadcast_buffers(self.model)   # e.g. a training phase switched on rank 0
         return bool(stop)
+
+    def _stop(self, what, value, state):
+        """Raise ``NonFiniteError`` naming the step and the last checkpoint written."""
+        last = state["history"][-1]["step"] if state["history"] else None
+        where = (f"the last checkpoint, from before it, is {self.out / 'latest'} (step {last})"
+                 if last is not None else "no checkpoint had been written yet")
+        raise NonFiniteError(f"non-finite {what} at step {state['step'] + 1} ({value}): "
+                             f"training stopped; {where}. Lower Optimizer.lr (now "
+                             f"{self.cfg.Optimizer.lr:g}) or check the data")
 
     # ---------------------------------------------------------------- main loop
     def fit(self, train_feats, dev_feats, resume_dir=None):
@@ -142,6 +165,7 @@ class Trainer:
         progress = Progress(total, state["step"])
         window_loss, window_n, grad_norm = 0.0, 0, 0.0
         window_extra, window_updates, update_extra = {}, 0, {}
+        skipped = 0                            # consecutive float16 overflow skips
         ctx = StepContext(net, self.optimizer, self.amp, train_feats, self.task.collate,
                           tc.batch_size, gc.seed, self.rank, self.world_size)
         net.train()
@@ -164,8 +188,14 @@ class Trainer:
                     out = ctx.forward(batch)
                     loss = out["loss"]
                     ctx.backward(loss / group)
-                window_loss += float(loss)
-                window_n += 1
+                value = float(loss)
+                if math.isfinite(value):
+                    window_loss += value
+                    window_n += 1
+                elif self.amp.scaler is None and self.world_size == 1:
+                    self._stop("loss", value, state)
+                # (float16: the scaler skips the step; under data parallelism the all-reduced
+                # gradient norm, the same on every rank, decides below)
                 for k, v in out.get("log", {}).items():
                     window_extra[k] = window_extra.get(k, 0.0) + float(v)
                 progress.add_examples(len(batch["_index"]) * self.world_size)
@@ -179,6 +209,14 @@ class Trainer:
                 self.strategy.before_optimizer_step(ctx)
                 self.amp.unscale(self.optimizer)
                 grad_norm = global_grad_norm(params)
+                if not math.isfinite(grad_norm):
+                    skipped += 1
+                    if self.amp.scaler is None or skipped > MAX_CONSECUTIVE_SKIPS:
+                        self._stop("gradient norm", grad_norm, state)
+                    self.logger.warning(f"step {state['step'] + 1}: float16 overflow, the "
+                                        f"GradScaler skips this update ({skipped} in a row)")
+                else:
+                    skipped = 0
                 self.amp.step(self.optimizer)
                 self.optimizer.clear_grad()
                 self.scheduler.step()
@@ -210,6 +248,10 @@ class Trainer:
         if self.rank == 0:
             (self.out / "trainer_state.json").write_text(json.dumps(
                 {k: v for k, v in state.items()}, indent=1), encoding="utf-8")
-            self.logger.info(f"done: best {self.main_key} {state['best']:.4f} at step "
-                             f"{state['best_step']}; model in {self.out / 'best'}")
+            if state["best"] is None:
+                self.logger.warning(f"done: no evaluation gave a finite {self.main_key}; "
+                                    f"no best/ was written")
+            else:
+                self.logger.info(f"done: best {self.main_key} {state['best']:.4f} at step "
+                                 f"{state['best_step']}; model in {self.out / 'best'}")
         return state

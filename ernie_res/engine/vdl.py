@@ -46,7 +46,8 @@ def pr_counts(labels, scores, num_thresholds=127):
         entry ``i`` counts examples with ``score >= i / (num_thresholds - 1)`` as positive.
     """
     labels = np.asarray(labels, dtype=np.float64)
-    scores = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
+    # a non-finite score (a diverged model) counts as 0 rather than breaking the histogram
+    scores = np.clip(np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=0.0), 0.0, 1.0)
     buckets = np.floor(scores * (num_thresholds - 1)).astype(np.int64)        # shape: [N]
     tp_b = np.bincount(buckets, weights=labels, minlength=num_thresholds)      # shape: [K]
     fp_b = np.bincount(buckets, weights=1.0 - labels, minlength=num_thresholds)

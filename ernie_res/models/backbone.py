@@ -2,8 +2,15 @@
 
 ``load_backbone("ernie-2.0-base-en")`` downloads Baidu's released checkpoint through
 PaddleNLP (into ``$PPNLP_HOME``, default ``~/.paddlenlp``); ``load_backbone("/path/dir")``
-loads a directory written by ``save_pretrained`` (``config.json``, ``model_state.pdparams``,
-``vocab.txt`` and the tokenizer files), which is what ``tools/make_tiny_ernie.py`` writes.
+loads a directory written by ``save_pretrained`` (``config.json``, ``model.safetensors`` or
+``model_state.pdparams``, ``vocab.txt`` and the tokenizer files), which is what
+``tools/make_tiny_ernie.py`` writes.
+
+Trust: a named checkpoint is Baidu's, fetched by PaddleNLP over https, and PaddleNLP loads
+it as it always does (its ``.pdparams`` are pickles). A local directory may have come from
+anyone, so nothing in it is unpickled: ``model.safetensors`` cannot carry code, and a
+``model_state.pdparams`` is read by an unpickler that admits NumPy arrays only
+(``safe_state.py``); a planted payload is refused.
 
 PaddleNLP has no offline switch: a name that cannot be downloaded fails inside its download
 code and leaves empty lock files and folders under ``$PPNLP_HOME``. We turn that into a
@@ -15,6 +22,8 @@ weights or network access; a trained checkpoint directory restores all weights a
 """
 import os
 from pathlib import Path
+
+from ernie_res.models.safe_state import UnsafeFileError, load_legacy_weights
 
 
 class BackboneLoadError(OSError):
@@ -78,15 +87,12 @@ def load_backbone(name_or_dir):
     _quiet_paddlenlp()
     path = Path(name_or_dir).expanduser()
     if path.is_dir():
-        missing = [f for f in ("config.json",) if not (path / f).is_file()]
-        if missing:
-            raise BackboneLoadError(f"backbone directory {path} has no {', '.join(missing)}; "
-                                    "expected a directory written by save_pretrained "
-                                    "(config.json, model_state.pdparams, vocab.txt)")
+        _check_backbone_dir(path)
         try:
-            return AutoModel.from_pretrained(str(path)), AutoTokenizer.from_pretrained(str(path))
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
         except Exception as e:  # PaddleNLP raises many types here
-            raise BackboneLoadError(f"could not load the backbone from {path}: {e}") from e
+            raise BackboneLoadError(f"could not load the tokenizer from {path}: {e}") from e
+        return _load_local_encoder(path), tokenizer
     if os.sep in str(name_or_dir) or str(name_or_dir).startswith("."):
         raise BackboneLoadError(f"backbone directory {name_or_dir} does not exist")
     home = _ppnlp_home()
@@ -107,6 +113,58 @@ def load_backbone(name_or_dir):
             f"connected machine, or `python tools/make_tiny_ernie.py --output DIR` for tests)."
         ) from None
     return encoder, tokenizer
+
+
+WEIGHT_FILES = ("model.safetensors", "model_state.pdparams")
+
+
+def _check_backbone_dir(path):
+    """Name the file a backbone directory lacks, before PaddleNLP fails less clearly."""
+    if not (path / "config.json").is_file():
+        raise BackboneLoadError(f"backbone directory {path} has no config.json; expected a "
+                                f"directory written by save_pretrained (config.json, "
+                                f"model.safetensors or model_state.pdparams, vocab.txt)")
+    if not (path / "vocab.txt").is_file():
+        raise BackboneLoadError(f"backbone directory {path} has no vocab.txt, the vocabulary "
+                                f"ERNIE's tokenizer reads (tokenizer.save_pretrained writes it)")
+    if not any((path / f).is_file() for f in WEIGHT_FILES):
+        raise BackboneLoadError(f"backbone directory {path} has no weights: expected "
+                                f"{' or '.join(WEIGHT_FILES)}")
+
+
+def _load_local_encoder(path):
+    """The encoder of a local directory, without unpickling anything.
+
+    ``model.safetensors`` goes through PaddleNLP. ``model_state.pdparams`` (a pickle, the
+    default of ``save_pretrained``) is read with the restricted unpickler of
+    ``safe_state.load_legacy_weights``, which admits NumPy arrays only, and loaded strictly.
+    """
+    from paddlenlp.transformers import AutoConfig, AutoModel
+
+    if (path / "model.safetensors").is_file():
+        try:
+            return AutoModel.from_pretrained(str(path), use_safetensors=True)
+        except Exception as e:
+            raise BackboneLoadError(f"could not load the backbone from {path}: {e}") from e
+    try:
+        weights = load_legacy_weights(path / "model_state.pdparams")
+    except UnsafeFileError as err:
+        raise BackboneLoadError(str(err)) from None
+    encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(path)))
+    prefix = f"{encoder.base_model_prefix}."
+    if weights and all(k.startswith(prefix) for k in weights):  # saved from a task model
+        weights = {k[len(prefix):]: v for k, v in weights.items()}
+    expected = encoder.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    shapes = sorted(k for k in set(expected) & set(weights)
+                    if list(weights[k].shape) != list(expected[k].shape))
+    if missing or unexpected or shapes:
+        raise BackboneLoadError(f"{path / 'model_state.pdparams'} does not fit the ERNIE its "
+                                f"config.json describes (missing {missing[:5]}, unexpected "
+                                f"{unexpected[:5]}, mis-shaped {shapes[:5]})")
+    encoder.set_state_dict(weights)
+    return encoder
 
 
 def backbone_from_config(directory):

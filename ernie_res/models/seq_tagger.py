@@ -29,7 +29,7 @@ class SeqTaggerConfig(ModelConfig):
     attention_heads: int = option(4, "Heads of that layer (must divide the hidden size).", ge=1)
     dropout: float = option(0.1, "Dropout before the emissions.", ge=0, lt=1)
     constrain_decoding: bool = option(True, "Forbid invalid transitions (O -> I-X, B-X -> I-Y) "
-                                            "in Viterbi decoding.")
+                                            "in Viterbi decoding.", runtime=True)
     constrain_training: bool = option(False, "Apply the same constraints in the training "
                                              "partition function.")
 

@@ -67,13 +67,13 @@ class TextVAEConfig(ModelConfig):
     aggressive_max_inner: int = option(30, "At most this many encoder-only updates per E-step.",
                                        ge=1)
     dev_iw_samples: int = option(0, "Importance samples for the NLL at evaluations during "
-                                    "training (0: report the negative ELBO).", ge=0)
+                                    "training (0: report the negative ELBO).", ge=0, runtime=True)
     iw_samples: int = option(500, "Importance samples for the NLL in tools/eval.py (0: the "
-                                  "negative ELBO).", ge=0)
+                                  "negative ELBO).", ge=0, runtime=True)
     svi_steps: int = option(0, "SA-VAE refinement at evaluation: gradient steps on each "
                                "sentence's (mu, log sigma^2) before scoring (Kim et al. 2018).",
-                            ge=0)
-    svi_lr: float = option(0.5, "Step size of that refinement.", gt=0)
+                            ge=0, runtime=True)
+    svi_lr: float = option(0.5, "Step size of that refinement.", gt=0, runtime=True)
 
     def __post_init__(self):
         if self.decoder == "transformer" and self.decoder_hidden % self.decoder_heads:

@@ -1,7 +1,7 @@
 """Build a tiny, randomly initialised ERNIE checkpoint for tests and the offline demo.
 
 The result is an ordinary ``save_pretrained`` directory (``config.json``,
-``model_state.pdparams``, ``vocab.txt``, tokenizer config), so it loads through exactly the
+``model.safetensors``, ``vocab.txt``, tokenizer config), so it loads through exactly the
 same ``Model.backbone=DIR`` path as a real checkpoint downloaded by PaddleNLP. The WordPiece
 vocabulary is built from a corpus: ERNIE's special tokens, ten ``[unusedN]`` entries (like
 BERT's reserved slots), every character seen (alone and as a ``##`` continuation) and the most
@@ -73,6 +73,6 @@ def make_tiny_ernie(output, corpus_paths, hidden_size=64, num_layers=2, num_head
                          max_position_embeddings=max_position, type_vocab_size=4,
                          pad_token_id=0, hidden_dropout_prob=dropout,
                          attention_probs_dropout_prob=dropout)
-    ErnieModel(config).save_pretrained(str(output))
+    ErnieModel(config).save_pretrained(str(output), safe_serialization=True)
     ErnieTokenizer(str(vocab_file), do_lower_case=True).save_pretrained(str(output))
     return output

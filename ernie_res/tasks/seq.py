@@ -31,7 +31,7 @@ class SeqDataConfig(DataConfig):
     dev_file: str = option("eng.testa", "Dev file in root.")
     test_file: str = option("eng.testb", "Test file in root.")
     scheme: str = option("IOB2", "Tagging scheme the model predicts (files may be IOB1, IOB2 or "
-                                 "BIOES).", ("IOB2", "BIOES"))
+                                 "BIOES).", ("IOB2", "BIOES"), fixed=True)
     stride_words: int = option(0, "Words between the starts of windows of a long sentence (0 = "
                                   "half a window).", ge=0)
     context: str = option("document", "document fills each window with neighbouring sentences "

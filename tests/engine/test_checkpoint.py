@@ -1,7 +1,9 @@
 """Checkpoint directories with a real tiny model: the round trip through ``api.load_model_dir``,
 the files, optimizer-state renaming between separately built models, RNG state, the atomic
 replace and the error on an incomplete directory."""
+import errno
 import json
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -9,12 +11,26 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
+import yaml
 
 from ernie_res import api
 from ernie_res.engine import checkpoint
 from ernie_res.engine.optim import build_optimizer
 from ernie_res.models import build_model
 from ernie_res.models.backbone import load_backbone
+from ernie_res.models.safe_state import load_state, save_state
+
+
+class Payload:
+    """Unpickling this runs ``os.system(command)``: what a planted checkpoint would do."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (self.command,))
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["alt.atheism", "rec.sport.hockey", "sci.space"]
@@ -74,19 +90,20 @@ def test_round_trip_gives_identical_weights_and_outputs(saved):
 def test_directory_contents(saved, config, tiny_ernie, tmp_path):
     path, model = saved
     files = {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
-    assert {"config.yaml", "labels.json", "model_state.pdparams", "backbone/config.json",
-            "backbone/vocab.txt", "meta.json"} <= files
-    assert "training_state.pdparams" not in files
-    assert not any(f.startswith("backbone/") and f.endswith(".pdparams") for f in files)
+    assert {"config.yaml", "labels.json", "model.safetensors", "backbone/config.json",
+            "backbone/vocab.txt", "meta.json", "COMPLETE"} <= files
+    assert not any(f.endswith(".pdparams") for f in files)          # no pickle anywhere
+    assert not any(f.startswith("training_state") for f in files)
     assert json.loads((path / "labels.json").read_text(encoding="utf-8")) == LABELS
     _, encoder, tokenizer = make(config, tiny_ernie, seed=1)
     latest = tmp_path / "latest"
     checkpoint.save_model_dir(latest, model, config, LABELS, encoder, tokenizer,
                               training_state={"trainer": {"step": 3}})
-    assert (latest / "training_state.pdparams").is_file()
+    assert (latest / "training_state.json").is_file()
+    assert (latest / "training_state.safetensors").is_file()
     assert checkpoint.load_training_state(latest) == {"trainer": {"step": 3}}
     assert json.loads((latest / "meta.json").read_text(encoding="utf-8")) == {}
-    with pytest.raises(FileNotFoundError, match="training_state.pdparams not found"):
+    with pytest.raises(FileNotFoundError, match="training_state.json not found"):
         checkpoint.load_training_state(path)
 
 
@@ -112,8 +129,8 @@ def test_optimizer_state_renaming_round_trip(config, tiny_ernie, tmp_path):
     assert tensor_keys and all(k.startswith("@") for k in tensor_keys)
     assert not any(n in k for k in state for n in names_a)       # no auto name survives
     assert "@classifier.weight_moment1_0" in state
-    paddle.save(state, str(tmp_path / "opt.pdparams"))          # as in training_state
-    state = paddle.load(str(tmp_path / "opt.pdparams"))         # (and no shared tensors)
+    save_state(state, tmp_path / "opt")                       # as in training_state
+    state = load_state(tmp_path / "opt")                        # (and no shared tensors)
 
     loaded = checkpoint.optimizer_state_to_load(state, b)
     by_struct = {n: p.name for n, p in b.named_parameters()}
@@ -205,6 +222,181 @@ def test_read_model_dir_names_the_missing_files(saved, tmp_path):
     msg = str(err.value)
     assert "missing labels.json, backbone/config.json" in msg and str(broken) in msg
     assert "config.yaml" not in msg.replace("backbone/config.json", "")
+    (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="missing config.yaml, labels.json, "
-                                                "model_state.pdparams, backbone/config.json"):
+                                                "model.safetensors, backbone/config.json"):
         checkpoint.read_model_dir(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        checkpoint.read_model_dir(tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------------------ trust
+def _legacy_copy(saved_path, tmp_path, weights):
+    """A model directory in the earlier layout: ``model_state.pdparams`` and no marker."""
+    legacy = tmp_path / "legacy"
+    shutil.copytree(saved_path, legacy)
+    (legacy / checkpoint.WEIGHTS_FILE).unlink()
+    (legacy / checkpoint.COMPLETE).unlink()
+    with open(legacy / checkpoint.LEGACY_WEIGHTS_FILE, "wb") as f:
+        pickle.dump(weights, f, protocol=4)
+    return legacy
+
+
+def test_a_planted_model_pickle_is_refused_and_does_not_run(saved, tmp_path, tool):
+    path, model = saved
+    marker = tmp_path / "ran"
+    weights = {k: v.numpy() for k, v in model.state_dict().items()}
+    weights["classifier.weight"] = Payload(f"touch {marker}")
+    legacy = _legacy_copy(path, tmp_path, weights)
+    with pytest.raises(checkpoint.CheckpointError, match=r"model_state.pdparams: refused to "
+                                                         r"load this pickle: it asks for "):
+        api.load_model_dir(legacy, device="cpu")
+    assert tool("eval").main(["--model_dir", str(legacy), "--device", "cpu"]) == 2
+    assert tool("export_model").main(["--model_dir", str(legacy),
+                                      "--output", str(tmp_path / "x" / "m")]) == 2
+    assert not marker.exists()
+
+
+def test_an_old_weights_pickle_still_loads_through_the_safe_path(saved, tmp_path):
+    path, model = saved
+    legacy = _legacy_copy(path, tmp_path, {k: v.numpy() for k, v in model.state_dict().items()})
+    _, _, loaded, _ = api.load_model_dir(legacy, device="cpu")
+    with paddle.no_grad():
+        np.testing.assert_array_equal(loaded(**inputs())["probs"].numpy(),
+                                      model(**inputs())["probs"].numpy())
+
+
+def test_a_pickled_training_state_is_refused_and_does_not_run(saved, tmp_path):
+    path, _ = saved
+    latest = tmp_path / "latest"
+    shutil.copytree(path, latest)
+    marker = tmp_path / "ran"
+    with open(latest / checkpoint.LEGACY_TRAIN_STATE_FILE, "wb") as f:
+        pickle.dump({"rng": Payload(f"touch {marker}")}, f, protocol=4)
+    with pytest.raises(checkpoint.CheckpointError, match=r"training_state.pdparams is a pickle "
+                                                         r"written by an earlier version; it "
+                                                         r"is not loaded"):
+        checkpoint.load_training_state(latest)
+    assert not marker.exists()
+
+
+def _copy(path, tmp_path, name="m"):
+    target = tmp_path / name
+    shutil.copytree(path, target)
+    return target
+
+
+def test_loading_is_strict_and_names_the_keys(saved, config, tiny_ernie, tmp_path):
+    path, model = saved
+    weights = {k: v for k, v in model.state_dict().items()}
+    fresh, _, _ = make(config, tiny_ernie, seed=3)
+    broken = dict(weights)
+    del broken["classifier.bias"]
+    broken["extra.weight"] = paddle.ones([2])
+    broken["classifier.weight"] = paddle.ones([5, 2])
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        checkpoint.load_weights(fresh, broken, "DIR", hint=" (hint)")
+    msg = str(err.value)
+    assert msg.startswith("DIR: the weights do not fit the model built from its config.yaml")
+    assert "missing: classifier.bias" in msg and "unexpected: extra.weight" in msg
+    assert "shape mismatch: classifier.weight [5, 2] (model: [32, 3])" in msg
+    assert msg.endswith("(hint)")
+    # through a model directory: an architecture that does not match the weights
+    other = _copy(path, tmp_path)
+    raw = yaml.safe_load((other / "config.yaml").read_text())
+    raw["Model"]["num_res_blocks"] = 2
+    (other / "config.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(checkpoint.CheckpointError, match=r"missing: residual.blocks.1"):
+        api.load_model_dir(other, device="cpu")
+
+
+def test_labels_json_must_match_the_head(saved, tmp_path):
+    path, _ = saved
+    other = _copy(path, tmp_path)
+    (other / "labels.json").write_text(json.dumps([f"L{i}" for i in range(10000)]))
+    with pytest.raises(checkpoint.CheckpointError, match=r"classifier.weight \[32, 3\] "
+                                                         r"\(model: \[32, 10000\]\).*labels.json "
+                                                         r"holds 10000 labels"):
+        api.load_model_dir(other, device="cpu")
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("config.yaml", "Global: [1, 2\n", r"config.yaml: invalid YAML"),
+    ("labels.json", "[\"a\", ", r"labels.json: invalid JSON"),
+    ("labels.json", "{\"a\": 1}", r"labels.json: expected a list of label strings"),
+    ("meta.json", "{", r"meta.json: invalid JSON"),
+])
+def test_broken_files_in_a_model_directory_are_named(saved, tmp_path, name, text, message):
+    path, _ = saved
+    other = _copy(path, tmp_path)
+    (other / name).write_text(text)
+    with pytest.raises(checkpoint.CheckpointError, match=message):
+        checkpoint.read_model_dir(other)
+
+
+def test_non_finite_weights_are_never_saved(saved, config, tmp_path):
+    _, model = saved
+    encoder, tokenizer = load_backbone(str(config.Model.backbone))
+    bad, _, _ = make(config, config.Model.backbone, seed=4)
+    with paddle.no_grad():
+        bad.classifier.weight[0, 0] = float("nan")
+    checkpoint.save_model_dir(tmp_path / "best", model, config, LABELS, encoder, tokenizer,
+                              meta={"step": 1})
+    with pytest.raises(checkpoint.CheckpointError, match=r"refusing to save non-finite "
+                                                         r"weights \(classifier.weight\)"):
+        checkpoint.save_model_dir(tmp_path / "best", bad, config, LABELS, encoder, tokenizer,
+                                  meta={"step": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best"]
+    assert json.loads((tmp_path / "best" / "meta.json").read_text())["step"] == 1
+
+
+def test_a_full_disk_leaves_no_partial_directory_and_the_previous_one_intact(
+        saved, config, tmp_path, monkeypatch):
+    _, model = saved
+    encoder, tokenizer = load_backbone(str(config.Model.backbone))
+    checkpoint.save_model_dir(tmp_path / "latest", model, config, LABELS, encoder, tokenizer,
+                              meta={"step": 1})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_tensors", full)
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        checkpoint.save_model_dir(tmp_path / "latest", model, config, LABELS, encoder,
+                                  tokenizer, meta={"step": 2})
+    assert str(err.value) == (f"could not write {tmp_path / 'latest'}: No space left on device "
+                              f"({tmp_path / 'latest.tmp'} removed; the previous latest/ is "
+                              f"intact)")
+    assert "\n" not in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest"]
+    assert checkpoint.read_model_dir(tmp_path / "latest")[2]["step"] == 1
+
+
+def _complete(path, step):
+    path.mkdir()
+    (path / checkpoint.COMPLETE).write_text(json.dumps({"format": 2, "step": step}))
+
+
+@pytest.mark.parametrize("have, restored", [
+    ({"latest.old": 1, "latest.tmp": 2}, 2),      # killed between the two renames
+    ({"latest.old": 1}, 1),                       # the .tmp was incomplete and is gone
+    ({"latest.tmp": 3}, 3),
+])
+def test_recover_puts_the_newest_complete_copy_in_place(tmp_path, have, restored):
+    for name, step in have.items():
+        _complete(tmp_path / name, step)
+    (tmp_path / "latest.tmp").mkdir(exist_ok=True)           # incomplete when not listed
+    found = checkpoint.recover(tmp_path / "latest")
+    assert found == tmp_path / "latest"
+    assert json.loads((found / checkpoint.COMPLETE).read_text())["step"] == restored
+    assert not (tmp_path / "latest.tmp").exists() or checkpoint.is_complete(
+        tmp_path / "latest.tmp")
+
+
+def test_recover_finds_nothing_and_an_incomplete_directory_is_refused(saved, tmp_path):
+    assert checkpoint.recover(tmp_path / "latest") is None
+    path, _ = saved
+    other = _copy(path, tmp_path)
+    (other / checkpoint.COMPLETE).unlink()
+    with pytest.raises(checkpoint.CheckpointError, match="is incomplete \\(no COMPLETE marker\\)"):
+        checkpoint.read_model_dir(other)

@@ -8,6 +8,7 @@ below check the exact interleaving of ``begin_update``, micro-batches and
 """
 import ast
 import io
+import json
 import logging
 import re
 import tokenize
@@ -20,9 +21,10 @@ import pytest
 
 from ernie_res.api import load_config
 from ernie_res.engine.step_context import StepContext
-from ernie_res.engine.trainer import Trainer
+from ernie_res.engine.trainer import NonFiniteError, Trainer
 from ernie_res.engine.vdl import VDLWriter, read_scalars
 from ernie_res.metrics.base import Metric
+from ernie_res.models.safe_state import load_tensors
 from ernie_res.models.base import TaskModel, TrainStrategy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,10 +272,10 @@ def test_begin_update_logs_are_per_update_values_with_accumulation(accum_run):
 def test_checkpoints_are_written_by_the_agnostic_loop(accum_run):
     state, model, _, _, _ = accum_run
     out = Path(state["out"])
-    assert (out / "best" / "model_state.pdparams").is_file()
-    assert (out / "latest" / "training_state.pdparams").is_file()
-    assert not (out / "best" / "training_state.pdparams").exists()
-    saved = paddle.load(str(out / "latest" / "model_state.pdparams"))
+    assert (out / "best" / "model.safetensors").is_file()
+    assert (out / "latest" / "training_state.json").is_file()
+    assert not (out / "best" / "training_state.json").exists()
+    saved = load_tensors(out / "latest" / "model.safetensors")
     assert sorted(saved) == ["head.bias", "head.weight"]
     np.testing.assert_array_equal(saved["head.weight"].numpy(), model.head.weight.numpy())
     assert '"best_step"' in (out / "trainer_state.json").read_text(encoding="utf-8")
@@ -373,3 +375,90 @@ def test_engine_never_asks_getattr_on_the_model():
     hits = {name: attribute_probes_on_the_model(src, "getattr")
             for name, src in engine_sources().items()}
     assert {name: h for name, h in hits.items() if h} == {}
+
+
+# ------------------------------------------------------------------------------ non-finite values
+class DivergingModel(FakeModel):
+    """Its training loss turns NaN from training forward ``nan_from`` on."""
+
+    def __init__(self, nan_from):
+        super().__init__()
+        self.nan_from = nan_from
+
+    def forward(self, x, labels=None):
+        out = super().forward(x, labels)
+        if self.training and labels is not None and self.train_forwards >= self.nan_from:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+
+def fit(backbone, out, model, task=None, *overrides):
+    config = load_config(ROOT / "configs/doc/20ng_tiny.yaml", [
+        f"Global.output_dir={out}", "Global.log_interval=1", "Train.batch_size=2",
+        "Train.eval_batch_size=2", "Train.max_steps=6", "Train.eval_steps=2",
+        "Optimizer.warmup_ratio=0", *overrides])
+    logger = logging.getLogger(f"test_trainer.nonfinite.{out.name}")
+    logger.propagate = False
+    handler = ListHandler()
+    logger.addHandler(handler)
+    vdl = VDLWriter(out / "vdl")
+    try:
+        state = Trainer(config, task or FakeTask(), model, *backbone, out, logger, vdl,
+                        device="cpu").fit(features(N_TRAIN, 0), features(N_DEV, 1))
+    finally:
+        vdl.close()
+        logger.removeHandler(handler)
+    return state, handler.messages
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_finite_checkpoint(backbone,
+                                                                               tmp_path):
+    model = DivergingModel(nan_from=5)         # the 5th update (step 5) is the first NaN one
+    with pytest.raises(NonFiniteError, match=rf"^non-finite loss at step 5 \(nan\): training "
+                                             rf"stopped; the last checkpoint, from before it, "
+                                             rf"is {tmp_path}/latest \(step 4\)"):
+        fit(backbone, tmp_path, model)
+    assert json.loads((tmp_path / "latest" / "meta.json").read_text())["step"] == 4
+    weights = load_tensors(tmp_path / "latest" / "model.safetensors")
+    assert all(np.isfinite(w.numpy()).all() for w in weights.values())
+    assert model.train_forwards == 5             # stopped at once, not after more updates
+
+
+def test_a_non_finite_gradient_norm_stops_the_run(backbone, tmp_path, monkeypatch):
+    from ernie_res.engine import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "global_grad_norm", lambda params: float("inf"))
+    with pytest.raises(NonFiniteError, match=r"^non-finite gradient norm at step 1 \(inf\): "
+                                             r"training stopped; no checkpoint had been "
+                                             r"written yet"):
+        fit(backbone, tmp_path, FakeModel())
+    assert not (tmp_path / "latest").exists() and not (tmp_path / "best").exists()
+
+
+class FlakyMetricTask(FakeTask):
+    """Its metric reports NaN at the first evaluation and a real score afterwards."""
+
+    def __init__(self):
+        super().__init__()
+        self.evaluations = 0
+
+    def build_metric(self):
+        task = self
+
+        class Flaky(ScoreMetric):
+            def accumulate(self):
+                out = super().accumulate()
+                task.evaluations += self.n > 0
+                if task.evaluations == 1:
+                    out["score"] = float("nan")
+                return out
+        return Flaky()
+
+
+def test_a_nan_metric_is_never_the_best(backbone, tmp_path):
+    state, messages = fit(backbone, tmp_path, FakeModel(), FlakyMetricTask(),
+                          "Train.max_steps=4")
+    assert np.isnan(state["history"][0]["score"])
+    assert state["best_step"] == 4 and np.isfinite(state["best"])
+    assert any("score is nan; it is never taken as the best" in m for m in messages)
+    assert json.loads((tmp_path / "best" / "meta.json").read_text())["step"] == 4

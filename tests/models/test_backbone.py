@@ -2,6 +2,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import paddle
 import pytest
 
@@ -10,7 +11,7 @@ from ernie_res.models.backbone import (BackboneLoadError, backbone_from_config, 
 
 
 def test_tiny_ernie_loads_through_the_real_path(tiny_ernie):
-    for f in ("config.json", "model_state.pdparams", "vocab.txt", "tokenizer_config.json"):
+    for f in ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"):
         assert (tiny_ernie / f).is_file()
     encoder, tok = load_backbone(str(tiny_ernie))
     ids = tok("the space shuttle launch")["input_ids"]
@@ -35,7 +36,8 @@ def test_attention_mask_2d_matches_padding(tiny_ernie):
 def test_rebuild_from_config_has_same_architecture(tiny_ernie, tmp_path):
     encoder, tok = load_backbone(str(tiny_ernie))
     save_backbone_files(encoder, tok, tmp_path / "bb")
-    assert not (tmp_path / "bb" / "model_state.pdparams").exists()   # config + tokenizer only
+    assert not any((tmp_path / "bb" / f).exists()                    # config + tokenizer only
+                   for f in ("model_state.pdparams", "model.safetensors"))
     enc2, tok2 = backbone_from_config(tmp_path / "bb")
     enc2.set_state_dict(encoder.state_dict())
     assert tok2.vocab_size == tok.vocab_size
@@ -62,3 +64,65 @@ def test_missing_directory_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(BackboneLoadError, match="has no config.json"):
         load_backbone(str(tmp_path / "empty"))
+
+
+def _pdparams_copy(tiny_ernie, tmp_path, weights):
+    """The tiny ERNIE as save_pretrained writes it by default: model_state.pdparams."""
+    import pickle
+    import shutil
+
+    target = tmp_path / "bb_pdparams"
+    shutil.copytree(tiny_ernie, target)
+    (target / "model.safetensors").unlink()
+    with open(target / "model_state.pdparams", "wb") as f:
+        pickle.dump(weights, f, protocol=4)
+    return target
+
+
+class _Payload:
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (self.command,))
+
+
+def test_a_pdparams_backbone_loads_without_unpickling_code(tiny_ernie, tmp_path):
+    encoder, _ = load_backbone(str(tiny_ernie))
+    weights = {k: v.numpy() for k, v in encoder.state_dict().items()}
+    again, _ = load_backbone(str(_pdparams_copy(tiny_ernie, tmp_path, weights)))
+    for k, v in encoder.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[k].numpy(), v.numpy(), err_msg=k)
+
+
+def test_a_planted_backbone_pickle_is_refused(tiny_ernie, tmp_path):
+    marker = tmp_path / "ran"
+    weights = {"embeddings.word_embeddings.weight": _Payload(f"touch {marker}")}
+    with pytest.raises(BackboneLoadError, match=r"model_state.pdparams: refused to load this "
+                                                r"pickle: it asks for"):
+        load_backbone(str(_pdparams_copy(tiny_ernie, tmp_path, weights)))
+    assert not marker.exists()
+
+
+def test_a_backbone_pdparams_that_does_not_fit_is_named(tiny_ernie, tmp_path):
+    with pytest.raises(BackboneLoadError, match=r"does not fit the ERNIE its config.json "
+                                                r"describes \(missing \['embeddings"):
+        load_backbone(str(_pdparams_copy(tiny_ernie, tmp_path, {})))
+
+
+@pytest.mark.parametrize("drop, message", [
+    ("vocab.txt", r"has no vocab.txt, the vocabulary ERNIE's tokenizer reads"),
+    ("model.safetensors", r"has no weights: expected model.safetensors or "
+                          r"model_state.pdparams"),
+    ("config.json", r"has no config.json"),
+])
+def test_a_backbone_directory_missing_a_file_names_it(tiny_ernie, tmp_path, drop, message):
+    import shutil
+
+    target = tmp_path / "bb"
+    shutil.copytree(tiny_ernie, target)
+    (target / drop).unlink()
+    with pytest.raises(BackboneLoadError, match=message):
+        load_backbone(str(target))

@@ -9,6 +9,7 @@ from ernie_res.api import load_config
 from ernie_res import api
 from ernie_res.engine.trainer import Trainer
 from ernie_res.engine.vdl import read_scalars
+from ernie_res.models.safe_state import load_tensors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +36,11 @@ def test_loss_decreases_and_dirs_written(trained):
     assert len(losses) == 24
     assert np.mean(losses[-6:]) < np.mean(losses[:6]) - 0.1
     for d in ("best", "latest"):
-        for f in ("model_state.pdparams", "config.yaml", "labels.json", "backbone/vocab.txt",
-                  "backbone/config.json"):
+        for f in ("model.safetensors", "COMPLETE", "config.yaml", "labels.json",
+                  "backbone/vocab.txt", "backbone/config.json"):
             assert (out / d / f).is_file(), f"{d}/{f}"
-    assert (out / "latest" / "training_state.pdparams").is_file()
-    assert not (out / "best" / "training_state.pdparams").exists()
+    assert (out / "latest" / "training_state.json").is_file()
+    assert not (out / "best" / "training_state.json").exists()
     assert (out / "config.yaml").is_file() and (out / "train.log").is_file()
     assert "samples/s" in (out / "train.log").read_text() and "eta" in (out / "train.log").read_text()
     assert [h["step"] for h in state["history"]] == [8, 16, 24]
@@ -176,7 +177,7 @@ def test_data_parallel_launch_on_cpu(tiny_ernie, tmp_path):
         assert r.returncode == 0, first + "\n--- retry ---\n" + r.stdout[-3000:] + r.stderr[-3000:]
     assert "world size 2" in (out / "train.log").read_text()
     assert "x 2 device(s)" in (out / "train.log").read_text()
-    assert (out / "best" / "model_state.pdparams").is_file()
+    assert (out / "best" / "model.safetensors").is_file()
     worker1 = (tmp_path / "log" / "workerlog.1").read_text()
     assert "eval @ step" not in worker1 and "ernie_res train" not in worker1
     losses = read_scalars(out / "vdl")["train/loss"]
@@ -225,8 +226,6 @@ def test_early_stopping_ends_training_and_keeps_the_best(tiny_ernie, tmp_path):
 
 def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     """Batch 8 and 2 x 4 accumulated give the same loss and the same update (no dropout)."""
-    import paddle
-
     from ernie_res.models.tiny_ernie import make_tiny_ernie
 
     tiny = make_tiny_ernie(tmp_path / "tiny", [ROOT / "data/sample/20news-bydate"],
@@ -242,7 +241,7 @@ def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     lb = dict(read_scalars(tmp_path / "acc" / "vdl")["train/loss"])
     assert lb[1] == pytest.approx(la[1], abs=1e-5)       # mean of the micro-batch means
     assert lb[2] == pytest.approx(la[2], abs=1e-4)       # after one identical update
-    a = paddle.load(str(tmp_path / "big" / "latest" / "model_state.pdparams"))
-    b = paddle.load(str(tmp_path / "acc" / "latest" / "model_state.pdparams"))
+    a = load_tensors(tmp_path / "big" / "latest" / "model.safetensors")
+    b = load_tensors(tmp_path / "acc" / "latest" / "model.safetensors")
     for k in ("classifier.weight", "classifier.bias"):   # large gradients: robust under Adam
         np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), atol=2e-5, err_msg=k)

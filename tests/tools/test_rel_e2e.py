@@ -40,7 +40,7 @@ def test_training_reduces_loss_and_logs_everything(trained):
     assert len(losses) == 40
     assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3
     for d in ("best", "latest"):
-        for f in ("model_state.pdparams", "config.yaml", "labels.json", "backbone/config.json",
+        for f in ("model.safetensors", "config.yaml", "labels.json", "backbone/config.json",
                   "backbone/vocab.txt"):
             assert (out / d / f).is_file(), f"{d}/{f}"
     assert json.loads((out / "best/labels.json").read_text()) == list(LABELS)
