@@ -200,30 +200,56 @@ class Predictions:
 
     Attributes:
         records: one dict per valid input (or per generated sentence), in input order.
-        errors: ``{"id", "line", "error"}`` per input line that could not be read.
-        text: records and errors in input order, in the task's output format (JSON lines,
-            or CoNLL columns for CoNLL input to a tagger): what ``tools/infer.py`` writes.
+        errors: ``{"id", "line", "error"}`` per input record that could not be read.
+        text: one row per input record, in input order, in the task's output format (JSON
+            lines, or CoNLL columns for CoNLL input to a tagger): the record's prediction, an
+            ``{"id", "error"}`` row for a bad record, an ``{"id", "blank": true}`` row for a
+            blank line. Output line N answers input line N. What ``tools/infer.py`` writes.
+        blank: ``{"id", "line"}`` per blank input line.
     """
     records: list
     errors: list
     text: str
+    blank: list = None
+
+    def __post_init__(self):
+        if self.blank is None:
+            self.blank = []
 
 
 def predict(model_dir, input_path=None, options=None, device="auto"):
     """Predict every record of ``input_path`` with a model directory.
 
-    ``options``: ``batch_size``, ``top_k`` (labels per record), and for GEN ``mode`` (sample,
-    reconstruct, interpolate), ``num_samples``, ``decoding``, ``temperature``,
-    ``sample_top_k``, ``top_p``, ``beam_size``, ``max_len``, ``steps``, ``seed``.
+    ``options``: ``batch_size``, ``top_k`` (labels per record), ``strict`` (any bad record
+    raises ``ValueError`` listing them, before anything is predicted), and for GEN ``mode``
+    (sample, reconstruct, interpolate), ``num_samples``, ``decoding``, ``temperature``,
+    ``sample_top_k``, ``top_p``, ``beam_size``, ``max_len``, ``steps``, ``seed``. A value out
+    of range (``top_k`` 0, ``top_p`` 1.5...) raises ``ValueError``.
+
+    Rows are put in input order by position (the line each record answers,
+    ``Task.record_lines``), never by id, so repeated ids keep their order. Blank lines are
+    answered by ``{"id", "blank": true}`` rows and never reach the model.
     """
     options = dict(options or {})
     _, task, model, _ = load_model_dir(model_dir, (), device)
-    examples, errors = task.read_infer_inputs(input_path) if input_path else ([], [])
+    task.check_predict_options(options)
+    entries, errors = task.read_infer_inputs(input_path) if input_path else ([], [])
+    if options.get("strict") and errors:
+        shown = [e["error"] for e in errors[:20]]
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise ValueError(f"strict: {len(errors)} bad input record"
+                         f"{'s' if len(errors) != 1 else ''}; nothing predicted or written\n"
+                         + "\n".join(shown) + more)
+    blank = [e for e in entries if e.get("blank")]
+    examples = [e for e in entries if not e.get("blank")]
     records = task.predict(model, examples, options)
-    line_of = {e["id"]: e.get("line") or 0 for e in list(examples) + list(errors)}
-    rows = records + [{"id": e["id"], "error": e["error"]} for e in errors]
-    rows.sort(key=lambda r: line_of.get(r["id"], 0))  # errors stand where their line was
-    return Predictions(records, errors, task.output_text(rows))
+    lines = task.record_lines(examples, records, options)
+    rows = list(zip(lines, records))
+    rows += [(e.get("line"), {"id": e["id"], "error": e["error"]}) for e in errors]
+    rows += [(e.get("line"), {"id": e["id"], "blank": True}) for e in blank]
+    rows.sort(key=lambda pair: pair[0] or 0)          # stable: records keep their order
+    return Predictions(records, errors, task.output_text([row for _, row in rows]),
+                       [{"id": e["id"], "line": e["line"]} for e in blank])
 
 
 def export(model_dir, out_prefix):

@@ -116,7 +116,7 @@ def test_cross_section_checks_run_at_load():
 def test_config_module_knows_no_registry():
     """resolve validates against whatever schemas it is given."""
     schemas = Schemas(models=SCHEMAS.models, data=SCHEMAS.data)
-    raw = {"Global": {"task": "doc"}, "Model": {"name": "seq_crf"}}
+    raw = {"Global": {"task": "doc"}, "Model": {"name": "seq_crf"}, "Data": {"root": "data"}}
     assert resolve(raw, schemas).Model.name == "seq_crf"      # no task_models: no pairing rule
     with pytest.raises(ConfigError, match="cannot run"):
         resolve(raw, SCHEMAS)

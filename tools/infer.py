@@ -1,11 +1,18 @@
 """Predict with a trained model directory.
 
     python tools/infer.py --model_dir OUT/best --input PATH [--output PRED.jsonl] [--top_k 3]
+                          [--strict]
 
 DOC inputs: a text file (one document per line), a .jsonl file with a "text" field, or a
-directory of files (one document each). Output: one JSON object per input, in input order,
-on standard output unless --output is given; logs and the summary go to standard error, so
-`tools/infer.py ... > pred.jsonl` is pure JSON lines.
+directory of files (one document each). SEQ: raw text (one text per line), CoNLL columns, or
+a .jsonl file with a "text" or a "tokens" field. REL: <e1>/<e2> markup lines or .jsonl spans.
+
+Output line N answers input line N: one JSON object per input line, in input order (ids may
+repeat): the prediction, {"id", "error"} for a bad record, {"id", "blank": true} for a blank
+line. Lines end at "\\n" only and must be UTF-8 (a directory of 20NG postings may be latin-1).
+Predictions go to standard output unless --output is given; logs, the bad records and a summary
+go to standard error, so `tools/infer.py ... > pred.jsonl` is pure JSON lines. --strict makes
+any bad record fatal: exit status 2 and nothing written.
 
 GEN (text VAE / LM):
     python tools/infer.py --model_dir OUT/best --mode sample --num_samples 10 --temperature 0.8
@@ -13,10 +20,62 @@ GEN (text VAE / LM):
     python tools/infer.py --model_dir OUT/best --mode interpolate --input two_sents.txt --steps 6
 """
 import argparse
+import math
 import sys
 from pathlib import Path
 
 import _bootstrap
+
+#: the most bad records listed one by one on standard error (all are in the output)
+SHOW_ERRORS = 20
+
+
+def integer(low):
+    """An argparse type: an integer ``>= low``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+    return parse
+
+
+def number(high=None):
+    """An argparse type: a finite number ``> 0`` (and ``<= high``)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (math.isfinite(value) and value > 0 and (high is None or value <= high)):
+            wanted = f"a number in (0, {high:g}]" if high is not None else "a number > 0"
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+    return parse
+
+
+def _plural(n, word, suffix="s"):
+    return f"{n} {word}{suffix if n != 1 else ''}"
+
+
+def summary(result, input_path, per_record=True):
+    """One line on what became of the input records (printed when some were bad or blank).
+    ``per_record``: one record answers one input (not GEN's interpolation points)."""
+    n_err, n_blank = len(result.errors), len(result.blank)
+    unit = "input file" if input_path and Path(input_path).is_dir() else "input line"
+    total = len(result.records) + n_err + n_blank if per_record else None
+    parts = [f"{len(result.records)} predicted"]
+    if n_err:
+        parts.append(f"{_plural(n_err, 'bad record')} (an \"error\" row"
+                     f"{' each' if n_err != 1 else ''})")
+    if n_blank:
+        parts.append(f"{_plural(n_blank, 'blank line')} (a \"blank\" row"
+                     f"{' each' if n_blank != 1 else ''})")
+    head = f"summary: {_plural(total, unit)}: " if total is not None else "summary: "
+    return head + ", ".join(parts) + ("; use --strict to refuse bad records" if n_err else "")
 
 
 def main(argv=None):
@@ -24,24 +83,29 @@ def main(argv=None):
     p.add_argument("--model_dir", required=True)
     p.add_argument("--input", default=None, help="input file (GEN --mode sample needs none)")
     p.add_argument("--output", default=None, help="JSONL file (default: standard output)")
-    p.add_argument("--top_k", type=int, default=3)
-    p.add_argument("--batch_size", type=int, default=None)
+    p.add_argument("--top_k", type=integer(1), default=3, help="labels per record (>= 1)")
+    p.add_argument("--batch_size", type=integer(1), default=None,
+                   help="records per forward pass (default: the config's Train.eval_batch_size)")
+    p.add_argument("--strict", action="store_true",
+                   help="any bad input record is fatal: exit status 2, nothing written")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     g = p.add_argument_group("generation (GEN)")
     g.add_argument("--mode", choices=("sample", "reconstruct", "interpolate"), default=None)
-    g.add_argument("--num_samples", type=int, default=10, help="sentences to sample")
+    g.add_argument("--num_samples", type=integer(1), default=10, help="sentences to sample")
     g.add_argument("--decoding", choices=("sample", "greedy", "beam"), default="sample")
-    g.add_argument("--temperature", type=float, default=1.0)
-    g.add_argument("--sample_top_k", type=int, default=0, help="top-k filtering (0 = off)")
-    g.add_argument("--top_p", type=float, default=1.0, help="nucleus sampling mass (1 = off)")
-    g.add_argument("--beam_size", type=int, default=4)
-    g.add_argument("--max_len", type=int, default=0, help="0 = Data.max_seq_len")
-    g.add_argument("--steps", type=int, default=5, help="interpolation points per pair")
+    g.add_argument("--temperature", type=number(), default=1.0, help="> 0")
+    g.add_argument("--sample_top_k", type=integer(0), default=0, help="top-k filtering (0 = off)")
+    g.add_argument("--top_p", type=number(1.0), default=1.0,
+                   help="nucleus sampling mass in (0, 1] (1 = off)")
+    g.add_argument("--beam_size", type=integer(1), default=4)
+    g.add_argument("--max_len", type=integer(0), default=0, help="0 = Data.max_seq_len")
+    g.add_argument("--steps", type=integer(2), default=5,
+                   help="interpolation points per pair, both ends included (>= 2)")
     g.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     if a.input is None and a.mode != "sample":
         p.error("--input is required (except for GEN --mode sample)")
-    options = {"batch_size": a.batch_size, "top_k": a.top_k,
+    options = {"batch_size": a.batch_size, "top_k": a.top_k, "strict": a.strict,
                "mode": a.mode, "num_samples": a.num_samples, "decoding": a.decoding,
                "temperature": a.temperature, "sample_top_k": a.sample_top_k, "top_p": a.top_p,
                "beam_size": a.beam_size, "max_len": a.max_len, "steps": a.steps,
@@ -60,11 +124,15 @@ def main(argv=None):
     else:
         sys.stdout.write(result.text)
         sys.stdout.flush()
-    for e in result.errors:
+    for e in result.errors[:SHOW_ERRORS]:
         print(f"skipped: {e['error']}", file=sys.stderr)
-    print(f"{len(result.records)} predictions written to {a.output or 'stdout'}"
-          + (f"; {len(result.errors)} input lines had errors (listed above and in the output)"
-             if result.errors else ""), file=sys.stderr)
+    if len(result.errors) > SHOW_ERRORS:
+        print(f"skipped: ... and {len(result.errors) - SHOW_ERRORS} more (each has an "
+              f"\"error\" row in the output)", file=sys.stderr)
+    if result.errors or result.blank:
+        print(summary(result, a.input, a.mode in (None, "reconstruct")), file=sys.stderr)
+    print(f"{len(result.records)} predictions written to {a.output or 'stdout'}",
+          file=sys.stderr)
     return 1 if result.errors and not result.records else 0
 
 

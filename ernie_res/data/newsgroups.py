@@ -23,6 +23,8 @@ quotes):
   "In article <...>", "Quoted from").
 
 Documents that are empty, or become empty after stripping, are kept with ``text == ""``.
+Hidden entries (names starting with ``.``: ``.DS_Store``, AppleDouble ``._*`` files, ``.git/``)
+are neither groups nor postings: they are skipped wherever they are and counted through ``log``.
 20NG bydate has no dev split; `data.splits.split_dev` holds out a stratified part of train.
 """
 import re
@@ -109,13 +111,27 @@ def _split_dir(root, split):
     return split_dir
 
 
-def read_20ng(root, split, remove=REMOVABLE):
+def _visible(entries, skipped, prefix=""):
+    """The entries whose names do not start with ``.``; the others are added to ``skipped``."""
+    out = []
+    for p in entries:
+        if p.name.startswith("."):
+            skipped.append(prefix + p.name)
+        else:
+            out.append(p)
+    return out
+
+
+def read_20ng(root, split, remove=REMOVABLE, log=None):
     """Read one split of ``20news-bydate``.
 
     Args:
         root (str | Path): directory holding ``20news-bydate-train/`` and ``20news-bydate-test/``.
         split (str): ``"train"`` or ``"test"``.
         remove (Iterable[str]): any subset of ``("headers", "footers", "quotes")``.
+        log (callable, optional): receives one line counting the hidden entries skipped
+            (``"<split dir>: skipped N hidden entries (names starting with '.', e.g. ...)"``),
+            when there are any.
 
     Returns:
         list[dict]: ``{"id": "<group>/<file id>", "text": str, "label": "<group>"}`` sorted by
@@ -129,7 +145,8 @@ def read_20ng(root, split, remove=REMOVABLE):
     """
     wanted = _check_remove(remove)
     split_dir = _split_dir(root, split)
-    entries = sorted(split_dir.iterdir(), key=lambda p: p.name)
+    skipped = []
+    entries = _visible(sorted(split_dir.iterdir(), key=lambda p: p.name), skipped)
     stray = [p for p in entries if not p.is_dir()]
     if stray:
         raise DataFormatError(stray[0], None, f"expected only group folders in {split_dir}, "
@@ -139,7 +156,8 @@ def read_20ng(root, split, remove=REMOVABLE):
                               "(e.g. comp.graphics/), got no group folders")
     examples = []
     for group_dir in entries:
-        files = sorted(group_dir.iterdir(), key=_file_order)
+        files = _visible(sorted(group_dir.iterdir(), key=_file_order), skipped,
+                         f"{group_dir.name}/")
         if not files:
             raise DataFormatError(group_dir, None, "expected postings in this group folder, "
                                   "got an empty folder")
@@ -151,4 +169,8 @@ def read_20ng(root, split, remove=REMOVABLE):
             examples.append({"id": f"{group_dir.name}/{path.name}",
                              "text": clean_posting(text, tuple(wanted)),
                              "label": group_dir.name})
+    if skipped and log is not None:
+        log(f"{split_dir}: skipped {len(skipped)} hidden "
+            f"{'entry' if len(skipped) == 1 else 'entries'} (names starting with '.', e.g. "
+            f"{', '.join(skipped[:3])})")
     return examples

@@ -4,14 +4,16 @@
   ``ID<TAB>"sentence"`` as in SemEval's ``TEST_FILE.TXT``;
 * ``.jsonl`` lines ``{"text", "e1": [s, e], "e2": [s, e], "id"?}`` with character spans.
 
-Blank lines are ignored. A bad line becomes an error entry naming the file and line, and the
-rest of the file is still read.
+The file is read one record per line with the rules of ``data/input_lines.py``: lines end at
+``\n`` only, a blank line is a blank entry answered in place, and a bad line (not UTF-8,
+malformed, or refused by ``check``) becomes an error entry naming the file and line while the
+rest of the file is still read. Ids need not be unique: output line N answers input line N.
 """
 import json
 from pathlib import Path
 
 from ernie_res.data.entity_markers import parse_marked, validate_spans
-from ernie_res.data.errors import DataFormatError
+from ernie_res.data.input_lines import blank_entry, error_entry, input_lines, is_blank, line_id
 
 
 def _markup_line(line, sid):
@@ -47,32 +49,30 @@ def read_rel_inputs(path, check=None):
             example then becomes an error entry.
 
     Returns:
-        tuple: examples ``{"id", "text", "e1", "e2", "line"}`` and errors ``{"id", "line",
-        "error"}``.
+        tuple: examples ``{"id", "text", "e1", "e2", "line"}`` (and blank entries ``{"id",
+        "line", "blank": True}``) and errors ``{"id", "line", "error"}``.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"input {path} does not exist")
     jsonl = path.suffix.lower() == ".jsonl"
-    examples, errors, seen = [], [], {}
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    examples, errors = [], []
+    for n, line, bad in input_lines(path):
+        if bad is not None:
+            errors.append(error_entry(path, n, bad))
             continue
-        sid = f"{path.name}:{n}"
+        if is_blank(line):
+            examples.append(blank_entry(path, n))
+            continue
+        sid = line_id(path, n)
         try:
             sid, text, e1, e2 = (_jsonl_line(line, sid) if jsonl else _markup_line(line, sid))
-            if sid in seen:
-                raise ValueError(f"expected unique ids, got {sid!r} again (first on line "
-                                 f"{seen[sid]})")
             ex = {"id": sid, "text": text, "e1": list(e1), "e2": list(e2), "line": n}
             if check is not None:
                 check(ex)
         except ValueError as err:
             msg = str(err).replace("parse_marked: ", "").replace("validate_spans: ", "")
-            errors.append({"id": sid if sid not in seen else f"{path.name}:{n}", "line": n,
-                           "error": str(DataFormatError(path, n, msg))})
+            errors.append(error_entry(path, n, msg, record_id=sid))
             continue
-        seen[sid] = n
         examples.append(ex)
     return examples, errors

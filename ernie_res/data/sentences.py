@@ -15,13 +15,19 @@ Two formats:
 Blank (empty or whitespace-only) lines are skipped in both formats but counted in the returned
 statistics, so a caller can see them. Everything else that is malformed raises
 ``DataFormatError`` with the file and the 1-based line.
+
+``read_sentence_inputs`` reads the same two formats as inference input (``tools/infer.py
+--mode reconstruct|interpolate``) with the rules every inference reader shares
+(``data/input_lines.py``): a blank line is a blank entry answered in place, and a line that
+does not decode or is malformed is an error entry naming ``file:line``, not the end of the run.
 """
 import json
 import os
 
 from ernie_res.data.errors import DataFormatError, iter_lines
+from ernie_res.data.input_lines import blank_entry, error_entry, input_lines, is_blank, line_id
 
-__all__ = ["read_sentences", "FORMATS"]
+__all__ = ["read_sentences", "read_sentence_inputs", "FORMATS"]
 
 FORMATS = ("auto", "text", "jsonl")
 
@@ -87,3 +93,29 @@ def read_sentences(path, format="auto", encoding="utf-8"):
         text = _jsonl_text(path, lineno, line) if fmt == "jsonl" else line.strip()
         examples.append({"id": f"{name}:{lineno}", "text": text, "line": lineno})
     return examples, {"lines": lineno, "blank": blank, "examples": len(examples)}
+
+
+def read_sentence_inputs(path, format="auto"):
+    """Inference input: ``(examples, errors)`` in file order.
+
+    Examples are ``{"id": "<basename>:<line>", "text", "line"}`` (the text stripped, as in
+    ``read_sentences``) or blank entries ``{"id", "line", "blank": True}``; errors are
+    ``{"id", "line", "error"}`` for a line that does not decode or, in JSONL, is not an object
+    with a non-blank string ``text``.
+    """
+    fmt = _resolve_format(path, format)
+    examples, errors = [], []
+    for lineno, line, bad in input_lines(path):
+        if bad is not None:
+            errors.append(error_entry(path, lineno, bad))
+            continue
+        if is_blank(line):
+            examples.append(blank_entry(path, lineno))
+            continue
+        try:
+            text = _jsonl_text(path, lineno, line) if fmt == "jsonl" else line.strip()
+        except DataFormatError as err:
+            errors.append(error_entry(path, lineno, str(err)))
+            continue
+        examples.append({"id": line_id(path, lineno), "text": text, "line": lineno})
+    return examples, errors

@@ -34,6 +34,13 @@ from ernie_res.models.base import ModelConfig, TaskModel
 from ernie_res.models.beta_schedule import BetaSchedule
 from ernie_res.models.vae_em import AggressiveEM
 
+#: Logits elements ``[B * k', T, V]`` of one importance-sampling decode: 2e8 float32 values are
+#: 800 MB (plus the loss's log-softmax of the same size). The final evaluation decodes all
+#: sentences of a batch with as many of the ``k`` samples per call as fit (one call for the
+#: tiny config; 2 samples x 32 sentences per call for ERNIE-base's 30k vocabulary at 95 pieces),
+#: never one sentence or, unless a single sample exceeds it, one sample at a time.
+IW_LOGITS_ELEMENTS = 2e8
+
 
 @dataclass
 class TextVAEConfig(ModelConfig):
@@ -224,7 +231,7 @@ class TextVAE(TaskModel):
         """Importance-weighted NLL with ``k`` samples from q (Burda et al. 2016): ``[B]``."""
         b, t = dec_in.shape
         z = reparameterize(mu, logvar, k)                                    # shape: [B, K, Z]
-        per_chunk = max(1, int(2e8 // max(1, b * t * self.vocab_size)))      # bound logits memory
+        per_chunk = max(1, int(IW_LOGITS_ELEMENTS // max(1, b * t * self.vocab_size)))
         logp = []
         for s in range(0, k, per_chunk):
             zs = z[:, s:s + per_chunk]                                       # shape: [B, k', Z]

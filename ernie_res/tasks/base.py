@@ -15,7 +15,8 @@ its ``Data`` section), ``model_names`` (the ``Model.name`` values it can train) 
 ``dataset`` (the ``tools/download_data.py`` name of its benchmark).
 """
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import paddle
@@ -27,13 +28,71 @@ from ernie_res.models import build_model
 
 @dataclass
 class DataConfig:
-    """The keys every ``Data`` section has; each task's config adds its own."""
+    """The keys every ``Data`` section has; each task's config adds its own.
+
+    ``root`` has no default: a config that does not say where its data is would otherwise
+    train on whatever a default points at (it used to be the bundled synthetic sample). The
+    ``*_tiny`` configs set ``data/sample/<dataset>`` explicitly. Each task's ``root`` help
+    says what the directory holds; the error quotes it.
+    """
     name: str = option("", "Dataset reader.")
-    root: str = option("data", "Directory holding the data set's files.")
+    root: str = option("", "Directory holding the data set's files (required).")
     max_seq_len: int = option(512, "Word pieces per model input, [CLS] and [SEP] included.",
                               ge=3)
     max_examples: int = option(0, "Use at most N examples of each split (0 = all); for quick "
                                   "runs.", ge=0)
+
+    def __post_init__(self):
+        if not self.root.strip():
+            what = next(f for f in fields(self) if f.name == "root").metadata["help"]
+            what = what.removesuffix(" (required).").removesuffix(".")
+            raise ConfigError(f"root: required, got nothing; expected the "
+                              f"{what[0].lower()}{what[1:]} (e.g. -o Data.root=DIR; the "
+                              f"*_tiny configs use the bundled samples in data/sample/)")
+
+
+#: ``tools/infer.py`` options and the values they accept (``api.predict`` checks them too):
+#: ``(kind, low, high)`` with ``kind`` "int" or "float"; ``low`` is inclusive for ints,
+#: exclusive for floats; ``high`` (floats) is inclusive.
+PREDICT_OPTIONS = {"top_k": ("int", 1, None), "batch_size": ("int", 1, None),
+                   "num_samples": ("int", 1, None), "beam_size": ("int", 1, None),
+                   "steps": ("int", 2, None), "max_len": ("int", 0, None),
+                   "sample_top_k": ("int", 0, None), "temperature": ("float", 0, None),
+                   "top_p": ("float", 0, 1)}
+
+
+def describe_predict_option(name):
+    """``"an integer >= 1"``, ``"a number > 0"``, ``"a number in (0, 1]"``."""
+    kind, low, high = PREDICT_OPTIONS[name]
+    if kind == "int":
+        return f"an integer >= {low}"
+    return f"a number in ({low}, {high}]" if high is not None else f"a number > {low}"
+
+
+def predict_option_ok(name, value):
+    """Whether ``value`` is allowed for the ``predict`` option ``name``."""
+    kind, low, high = PREDICT_OPTIONS[name]
+    if isinstance(value, bool):
+        return False
+    if kind == "int":
+        return isinstance(value, int) and value >= low
+    return (isinstance(value, (int, float)) and math.isfinite(value) and value > low
+            and (high is None or value <= high))
+
+
+def check_predict_options(options):
+    """Raise ``ValueError`` for a ``predict`` option outside its range (None = the default)."""
+    for name in PREDICT_OPTIONS:
+        value = options.get(name)
+        if value is not None and not predict_option_ok(name, value):
+            raise ValueError(f"{name}: expected {describe_predict_option(name)}, got {value!r}")
+
+
+def no_examples(task, split, source, why=""):
+    """The error for an empty split: ``"SEQ: no training examples in FILE (...)"``."""
+    what = "training" if split == "train" else split
+    return ValueError(f"{task.upper()}: no {what} examples in {source}" + (f" ({why})" if why
+                                                                          else ""))
 
 
 class Task:
@@ -127,8 +186,18 @@ class Task:
 
     # -- inference
     def read_infer_inputs(self, path):
-        """Parse a user input file into examples; returns ``(examples, errors)``."""
+        """Parse a user input file into examples; returns ``(examples, errors)``.
+
+        One entry per input record, in input order (``data/input_lines.py``): an example, a
+        blank entry ``{"id", "line", "blank": True}`` (``api.predict`` answers it in place and
+        never hands it to ``predict``), or an error ``{"id", "line", "error"}``."""
         raise NotImplementedError
+
+    @staticmethod
+    def check_predict_options(options):
+        """Raise ``ValueError`` for a ``predict`` option outside its range (``PREDICT_OPTIONS``;
+        None means the default)."""
+        check_predict_options(options)
 
     def predict(self, model, examples, options):
         """One JSON-able record per example (in order).
@@ -146,6 +215,18 @@ class Task:
                                   or self.config.Train.eval_batch_size, self.collate):
                 batches.append((to_numpy(model(**to_tensors(batch))), batch))
         return self.predictions(batches, examples, top_k=options.get("top_k", 3))
+
+    def record_lines(self, examples, records, options):
+        """The input line each record answers (None: none), so that ``api.predict`` can put
+        records, error rows and blank rows back in input order.
+
+        By default ``predict`` returns one record per example, in order: record i answers
+        ``examples[i]["line"]``. Records are matched by position, never by id (ids may repeat).
+        """
+        if len(records) != len(examples):
+            raise ValueError(f"{self.name.upper()}: expected one record per example, got "
+                             f"{len(records)} records for {len(examples)} examples")
+        return [e.get("line") for e in examples]
 
     def predictions(self, batches, examples, top_k=3):
         """Turn ``[(outputs, batch), ...]`` into one JSON-able record per example (in order).

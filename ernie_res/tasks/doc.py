@@ -6,12 +6,13 @@ stopping is a stratified ``Data.dev_ratio`` hold-out of train, fixed by ``Global
 import random
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ernie_res.config import option
 from ernie_res.data.collate import pad_3d, with_labels
-from ernie_res.data.newsgroups import read_20ng
+from ernie_res.data.newsgroups import SPLIT_DIRS, read_20ng
 from ernie_res.data.splits import label_counts, split_dev
 from ernie_res.data.text_input import read_text_inputs
 from ernie_res.data.truncation import chunk_windows, head_tail
@@ -24,8 +25,8 @@ from ernie_res.utils.progress import progress_iter
 @dataclass
 class DocDataConfig(DataConfig):
     name: str = option("20ng", "Dataset reader.", ("20ng",))
-    root: str = option("data/sample/20news-bydate", "Directory holding 20news-bydate-train/ and "
-                                                    "20news-bydate-test/.")
+    root: str = option("", "Directory holding 20news-bydate-train/ and 20news-bydate-test/ "
+                           "(required).")
     max_seq_len: int = option(512, "Word pieces per window, [CLS] and [SEP] included.", ge=3)
     max_examples: int = option(0, "Use a fixed random subset of N examples of each split (0 = "
                                   "all); for quick runs.", ge=0)
@@ -44,6 +45,7 @@ class DocDataConfig(DataConfig):
                                   "2, no overlap).", ge=0)
 
     def __post_init__(self):
+        super().__post_init__()
         self.remove = [str(x) for x in self.remove]
 
 
@@ -62,11 +64,16 @@ class DocTask(Task):
         d = self.data_cfg
         if split in ("train", "dev"):
             if self._train_dev is None:
-                full = read_20ng(d.root, "train", remove=tuple(d.remove))
+                full = read_20ng(d.root, "train", remove=tuple(d.remove), log=self.log)
                 self._train_dev = split_dev(full, d.dev_ratio, self.config.Global.seed)
             examples = self._train_dev[0 if split == "train" else 1]
+            if not examples:
+                raise ValueError(f"DOC: no {split} examples: the stratified Data.dev_ratio = "
+                                 f"{d.dev_ratio} hold-out of "
+                                 f"{Path(d.root) / SPLIT_DIRS['train']} is empty (a group needs "
+                                 f"at least 2 postings to lend one to dev)")
         elif split == "test":
-            examples = read_20ng(d.root, "test", remove=tuple(d.remove))
+            examples = read_20ng(d.root, "test", remove=tuple(d.remove), log=self.log)
         else:
             raise ValueError(f"DOC: unknown split {split!r} (expected train, dev or test)")
         if 0 < d.max_examples < len(examples):   # the files are sorted by class: sample
@@ -141,7 +148,7 @@ class DocTask(Task):
 
     # -- inference
     def read_infer_inputs(self, path):
-        return read_text_inputs(path)
+        return read_text_inputs(path, log=self.log)
 
     def predictions(self, batches, examples, top_k=3):
         records = []

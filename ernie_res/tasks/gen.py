@@ -12,12 +12,12 @@ import paddle
 
 from ernie_res.config import ConfigError, option
 from ernie_res.data.collate import pad_2d
-from ernie_res.data.sentences import read_sentences
+from ernie_res.data.sentences import read_sentence_inputs, read_sentences
 from ernie_res.layers.vae import gaussian_kl
 from ernie_res.metrics.vae import VAEMetric
 from ernie_res.models import build_model
 from ernie_res.models.generation import decode_latents, sample
-from ernie_res.tasks.base import DataConfig, Task
+from ernie_res.tasks.base import DataConfig, Task, no_examples
 
 MODES = ("sample", "reconstruct", "interpolate")
 
@@ -25,7 +25,8 @@ MODES = ("sample", "reconstruct", "interpolate")
 @dataclass
 class GenDataConfig(DataConfig):
     name: str = option("ptb", "Dataset reader (one sentence per line).", ("ptb",))
-    root: str = option("data/sample/ptb", "Directory of the files.")
+    root: str = option("", "Directory holding the one-sentence-per-line files train_file, "
+                           "dev_file and test_file (required).")
     max_seq_len: int = option(64, "Word pieces per sentence, [CLS] and [SEP] included; longer "
                                   "ones are cut (and counted).", ge=3)
     max_examples: int = option(0, "First N sentences only (0 = all).", ge=0)
@@ -55,6 +56,11 @@ class GenTask(Task):
         path = self.split_path(split, {"train": d.train_file, "dev": d.dev_file,
                                        "test": d.test_file})
         examples, stats = read_sentences(path)
+        if not examples:
+            blank = stats["blank"]
+            raise no_examples(self.name, split, path,
+                              f"{blank} blank line{'s' if blank != 1 else ''}" if blank
+                              else "the file is empty")
         if d.max_examples > 0:
             examples = examples[:d.max_examples]
         self.log(f"{split}: {len(examples)} sentences from {path} "
@@ -126,13 +132,44 @@ class GenTask(Task):
 
     # -- inference
     def read_infer_inputs(self, path):
-        examples, _ = read_sentences(path)
-        return examples, []
+        """Sentences to reconstruct or interpolate (``read_sentence_inputs``): one per line, a
+        blank line answered in place, a bad line an error entry."""
+        return read_sentence_inputs(path)
+
+    def record_lines(self, examples, records, options):
+        """Reconstructions answer their input lines; an interpolation point stands at the
+        line of the first sentence of its pair; samples answer no line."""
+        mode = options.get("mode") or "sample"
+        if mode == "sample":
+            return [None] * len(records)
+        if mode == "interpolate":
+            steps = options.get("steps") or 5
+            return [examples[k // steps].get("line") for k in range(len(records))]
+        return super().record_lines(examples, records, options)
+
+    def _encode_means(self, model, examples, batch_size):
+        """Posterior means ``[N, Z]`` of the examples, encoded ``batch_size`` at a time."""
+        means = []
+        with paddle.no_grad():
+            for start in range(0, len(examples), batch_size):
+                chunk = examples[start:start + batch_size]
+                batch = self.collate([{"input_ids": self.encode_text(e["text"])[0], "index": i}
+                                      for i, e in enumerate(chunk)])
+                mu, _ = model.encode(paddle.to_tensor(batch["input_ids"]),
+                                     paddle.to_tensor(batch["attention_mask"]))
+                means.append(mu)
+        return means[0] if len(means) == 1 else paddle.concat(means)
 
     def predict(self, model, examples, opts):
         """Records for ``tools/infer.py --mode sample|reconstruct|interpolate``: sampled
         sentences, reconstructions of the input sentences, or points on the line between the
-        posterior means of consecutive input sentences."""
+        posterior means of consecutive input sentences.
+
+        The model sees at most ``batch_size`` sentences (default ``Train.eval_batch_size``) at a
+        time, to encode and to decode, so memory does not grow with the input. A run that fits
+        one batch draws exactly what it drew before batching; a sampled run over more lines
+        draws its random numbers batch by batch.
+        """
         mode = opts.get("mode") or "sample"
         if mode not in MODES:
             raise ValueError(f"GEN: --mode must be one of {list(MODES)}, got {mode!r}")
@@ -147,33 +184,40 @@ class GenTask(Task):
         if model.config.decoder == "transformer" and max_len > model.config.max_len:
             raise ValueError(f"GEN: --max_len: expected at most the decoder's Model.max_len = "
                              f"{model.config.max_len}, got {max_len}")
+        batch_size = opts.get("batch_size") or self.config.Train.eval_batch_size
+
+        def decode(z, n):
+            """Word-piece ids of ``n`` sentences from ``z [n, Z]`` (None: the LM), in batches."""
+            if z is None and dec.get("decoding") == "beam":
+                return decode_latents(model, None, n, max_len, **dec)   # one deterministic beam
+            seqs = []
+            for start in range(0, n, batch_size):
+                k = min(batch_size, n - start)
+                zs = None if z is None else z[start:start + k]
+                seqs += decode_latents(model, zs, k, max_len, **dec)
+            return seqs
+
         if mode == "sample":
             n = opts.get("num_samples") or 10
             z = paddle.randn([n, z_size]) if z_size else None
-            seqs = decode_latents(model, z, n, max_len, **dec)
-            return [{"id": f"sample:{i + 1}", "text": self.detok(s)} for i, s in enumerate(seqs)]
+            return [{"id": f"sample:{i + 1}", "text": self.detok(s)}
+                    for i, s in enumerate(decode(z, n))]
         if z_size == 0:
             raise ValueError(f"GEN: --mode {mode} needs a latent space; this is the LM baseline")
         if not examples:
             raise ValueError(f"GEN: --mode {mode} needs --input sentences")
-        feats = [self.encode_text(e["text"])[0] for e in examples]
-        batch = self.collate([{"input_ids": f, "index": i} for i, f in enumerate(feats)])
-        with paddle.no_grad():
-            mu, _ = model.encode(paddle.to_tensor(batch["input_ids"]),
-                                 paddle.to_tensor(batch["attention_mask"]))
-        if mode == "reconstruct":
-            seqs = decode_latents(model, mu, len(examples), max_len, **dec)
-            return [{"id": e["id"], "input": e["text"], "text": self.detok(s)}
-                    for e, s in zip(examples, seqs)]
-        if len(examples) < 2:
+        if mode == "interpolate" and len(examples) < 2:
             raise ValueError("GEN: --mode interpolate needs at least two input sentences")
+        mu = self._encode_means(model, examples, batch_size)
+        if mode == "reconstruct":
+            return [{"id": e["id"], "input": e["text"], "text": self.detok(s)}
+                    for e, s in zip(examples, decode(mu, len(examples)))]
         steps = opts.get("steps") or 5
         records = []
         for a in range(len(examples) - 1):
             t = paddle.linspace(0, 1, steps).unsqueeze(-1)                  # shape: [S, 1]
             z = (1 - t) * mu[a:a + 1] + t * mu[a + 1:a + 2]                  # shape: [S, Z]
-            seqs = decode_latents(model, z, steps, max_len, **dec)
             records += [{"id": f"{examples[a]['id']}->{examples[a + 1]['id']}:{k}",
                          "alpha": round(float(t[k, 0]), 4), "text": self.detok(s)}
-                        for k, s in enumerate(seqs)]
+                        for k, s in enumerate(decode(z, steps))]
         return records

@@ -12,6 +12,7 @@ truncation), ``data/rel_inputs.py`` (inference input), ``models/rel_classifier.p
 (``prepare_backbone``); the saved checkpoint's ``backbone/`` holds the enlarged tokenizer and
 ``config.json``, so evaluation and inference tokenise exactly as training did.
 """
+import codecs
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,14 +27,14 @@ from ernie_res.data.splits import split_dev
 from ernie_res.metrics.plots import matrix_image
 from ernie_res.metrics.semeval import SemEvalProbsMetric, answer_text, short_name
 from ernie_res.models.backbone import add_marker_tokens
-from ernie_res.tasks.base import DataConfig, Task
+from ernie_res.tasks.base import DataConfig, Task, no_examples
 
 
 @dataclass
 class RelDataConfig(DataConfig):
     name: str = option("semeval2010", "Dataset reader.", ("semeval2010",))
-    root: str = option("data/sample/semeval2010", "Directory holding the SemEval-2010 Task 8 "
-                                                  "files.")
+    root: str = option("", "Directory holding the SemEval-2010 Task 8 files train_file and "
+                           "test_file (required).")
     max_seq_len: int = option(128, "Word pieces per sentence, [CLS], [SEP] and the 4 markers "
                                    "included; longer sentences keep both entities "
                                    "(entity-safe window).", ge=7)
@@ -82,6 +83,8 @@ class RelTask(Task):
         d = self.data_cfg
         path = self.split_path(split, {"train": d.train_file, "dev": d.train_file,
                                        "test": d.test_file})
+        if not path.read_bytes().removeprefix(codecs.BOM_UTF8).strip():
+            raise no_examples(self.name, split, path, "the file is empty")
         if split in ("train", "dev"):
             if self._train_dev is None:
                 full = read_semeval(path)
@@ -89,6 +92,10 @@ class RelTask(Task):
                                    f"{OFFICIAL_SIZES.get(d.train_file, 'n/a')})")
                 self._train_dev = split_dev(full, d.dev_ratio, self.config.Global.seed)
             examples = self._train_dev[0 if split == "train" else 1]
+            if not examples:
+                raise ValueError(f"REL: no {split} examples: the stratified Data.dev_ratio = "
+                                 f"{d.dev_ratio} hold-out of {path} is empty (a label needs at "
+                                 f"least 2 examples to lend one to dev)")
             source = f"stratified {d.dev_ratio} split of {self._read_note}"
         else:
             key = self.split_path(split, {"test": d.test_key}) if d.test_key else None

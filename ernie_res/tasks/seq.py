@@ -17,13 +17,14 @@ from ernie_res.data.tagging import convert_tags, spans
 from ernie_res.metrics.conlleval import WindowedConllMetric
 from ernie_res.metrics.plots import matrix_image
 from ernie_res.models import build_model
-from ernie_res.tasks.base import DataConfig, Task
+from ernie_res.tasks.base import DataConfig, Task, no_examples
 
 
 @dataclass
 class SeqDataConfig(DataConfig):
     name: str = option("conll2003", "Dataset reader.", ("conll2003",))
-    root: str = option("data/sample/conll2003", "Directory holding the train/dev/test files.")
+    root: str = option("", "Directory holding the CoNLL-2003 files train_file, dev_file and "
+                           "test_file (required).")
     max_seq_len: int = option(256, "Word pieces per window, [CLS] and [SEP] included.", ge=3)
     max_examples: int = option(0, "Use only the first N sentences of each split (0 = all).",
                                ge=0)
@@ -51,6 +52,8 @@ class SeqTask(Task):
         path = self.split_path(split, {"train": d.train_file, "dev": d.dev_file,
                                        "test": d.test_file})
         examples = read_conll(path, scheme=d.scheme)
+        if not examples:
+            raise no_examples(self.name, split, path, "the file holds no sentence")
         if d.max_examples > 0:
             examples = examples[:d.max_examples]
         n_ent = sum(len(spans(e["tags"], d.scheme)) for e in examples)
@@ -106,7 +109,7 @@ class SeqTask(Task):
 
     # -- inference
     def read_infer_inputs(self, path):
-        return read_seq_inputs(path, scheme=self.data_cfg.scheme), []
+        return read_seq_inputs(path, scheme=self.data_cfg.scheme)
 
     def predictions(self, batches, examples, top_k=3):
         metric = WindowedConllMetric(self.labels)
@@ -118,13 +121,17 @@ class SeqTask(Task):
             if self.data_cfg.scheme != "IOB2":
                 tags = convert_tags(tags, self.data_cfg.scheme, "IOB2")
             rec = {"id": ex["id"], "words": ex["words"], "tags": tags}
-            if "offsets" in ex:
+            if "offsets" in ex:            # raw text: character spans of the text
                 rec["entities"] = [
                     {"text": ex["text"][ex["offsets"][s][0]:ex["offsets"][e - 1][1]],
                      "type": kind, "start": ex["offsets"][s][0], "end": ex["offsets"][e - 1][1]}
                     for kind, s, e in spans(tags, "IOB2")]
-            else:
+            elif "tags" in ex:             # CoNLL columns: the gold tags go back out
                 rec["gold"] = convert_tags(ex["tags"], self.data_cfg.scheme, "IOB2")
+            else:                          # JSONL tokens: word spans, end exclusive
+                rec["entities"] = [{"text": " ".join(ex["words"][s:e]), "type": kind,
+                                    "word_start": s, "word_end": e}
+                                   for kind, s, e in spans(tags, "IOB2")]
             records.append(rec)
         return records
 

@@ -24,11 +24,12 @@ def test_markup_lines_with_and_without_ids(tmp_path):
     assert examples == [
         {"id": "in.txt:1", "text": "The audits were about waste.", "e1": [4, 10],
          "e2": [22, 27], "line": 1},
+        {"id": "in.txt:2", "line": 2, "blank": True},              # answered in place
         {"id": "8002", "text": "The company fabricates plastic chairs.", "e1": [31, 37],
          "e2": [4, 11], "line": 3},
         {"id": "in.txt:4", "text": "A puck hit the goalie", "e1": [2, 6], "e2": [15, 21],
          "line": 4}]
-    for ex, (a, b) in zip(examples, [("audits", "waste"), ("chairs", "company"),
+    for ex, (a, b) in zip([e for e in examples if not e.get("blank")], [("audits", "waste"), ("chairs", "company"),
                                      ("puck", "goalie")]):
         assert ex["text"][slice(*ex["e1"])] == a and ex["text"][slice(*ex["e2"])] == b
 
@@ -79,18 +80,17 @@ def test_bad_jsonl_lines(tmp_path):
     assert msgs[3] == f"{path}:4: expected non-overlapping e1 and e2, got [0, 2] and [1, 3]"
 
 
-def test_duplicate_ids_are_errors_naming_the_first_line(tmp_path):
+def test_duplicate_ids_are_allowed_in_file_order(tmp_path):
+    """Output line N answers input line N whatever the ids (issue #10, section 5)."""
     path = write(tmp_path / "in.txt", [
         '5\t"<e1>a</e1> x <e2>b</e2>"',
         '6\t"<e1>a</e1> y <e2>b</e2>"',
         '5\t"<e1>a</e1> z <e2>b</e2>"',
     ])
     examples, errors = read_rel_inputs(path)
-    assert [e["id"] for e in examples] == ["5", "6"]
-    assert examples[0]["text"] == "a x b"
-    assert errors == [{"id": "in.txt:3", "line": 3,
-                       "error": f"{path}:3: expected unique ids, got '5' again (first on "
-                                f"line 1)"}]
+    assert errors == []
+    assert [(e["id"], e["text"], e["line"]) for e in examples] == [
+        ("5", "a x b", 1), ("6", "a y b", 2), ("5", "a z b", 3)]
 
 
 def test_check_turns_a_value_error_into_an_error_entry(tmp_path):

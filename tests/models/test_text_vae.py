@@ -126,6 +126,38 @@ def test_final_eval_switches_the_importance_samples(tiny_ernie):
     assert model(**batch())["iw_nll"].shape == [B] and used == [3, 2]
 
 
+def test_importance_samples_are_batched_not_looped(tiny_ernie, monkeypatch):
+    """The final evaluation's IW-NLL decodes every sentence of the batch with many samples per
+    call (issue #10: 2.7k sentences took 25+ minutes): one call when the logits fit
+    ``IW_LOGITS_ELEMENTS``, else chunks of samples, never one sample or one sentence at a time."""
+    from ernie_res.models import text_vae
+
+    model = make(tiny_ernie, iw_samples=50)
+    model.eval()
+    model.set_final_eval()
+    calls = []
+    real = model.decode
+
+    def spy(dec_in, dec_mask, z):
+        calls.append(dec_in.shape[0])
+        return real(dec_in, dec_mask, z)
+
+    model.decode = spy
+    paddle.seed(1)
+    whole = model(**batch())["iw_nll"].numpy()
+    assert calls == [B, B * 50]               # the one-sample reconstruction, then all of IW
+    t = batch()["input_ids"].shape[1] - 1
+    monkeypatch.setattr(text_vae, "IW_LOGITS_ELEMENTS", B * t * model.vocab_size * 20)
+    calls.clear()
+    paddle.seed(1)
+    chunked = model(**batch())["iw_nll"].numpy()
+    assert calls == [B, B * 20, B * 20, B * 10]
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5)
+    assert text_vae.IW_LOGITS_ELEMENTS == B * t * model.vocab_size * 20
+    monkeypatch.undo()
+    assert 5e7 <= text_vae.IW_LOGITS_ELEMENTS <= 2e8     # 200-800 MB of float32 logits
+
+
 def test_eval_is_deterministic_given_the_seed(tiny_ernie):
     model = make(tiny_ernie, dropout=0.3)
     model.eval()

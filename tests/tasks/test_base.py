@@ -76,8 +76,10 @@ def test_init_copies_labels_and_logs_only_with_a_logger():
 def test_class_attributes_default():
     assert Task.name is None and Task.dataset is None and Task.model_names == ()
     assert Task.DataConfig is DataConfig and Task.splits == ("train", "dev", "test")
-    d = DataConfig()
+    d = DataConfig(root="data")
     assert (d.name, d.root, d.max_seq_len, d.max_examples) == ("", "data", 512, 0)
+    with pytest.raises(ConfigError, match="^root: required, got nothing"):
+        DataConfig()                                   # Data.root has no default
 
 
 def test_registry_keys_are_the_task_names():

@@ -44,7 +44,7 @@ def test_registered_with_its_model_and_dataset():
     assert DocTask.model_names == ("doc_classifier",)
     assert all(m in MODELS for m in DocTask.model_names)
     assert MODELS["doc_classifier"] is DocClassifier
-    assert DocTask.dataset in DATASETS and DocTask.dataset == DocTask.DataConfig().name
+    assert DocTask.dataset in DATASETS and DocTask.dataset == DocTask.DataConfig(root="x").name
 
 
 def test_train_and_dev_are_a_stratified_split_of_train(tiny_ernie, tokenizer, logger):
@@ -230,15 +230,16 @@ def test_read_infer_inputs(task, tmp_path):
     txt = tmp_path / "in.txt"
     txt.write_text("the goalie stopped the puck\n\nspace shuttle orbit\n", encoding="utf-8")
     records, errors = task.read_infer_inputs(txt)
-    assert errors == [] and [r["text"] for r in records] == ["the goalie stopped the puck", "",
-                                                             "space shuttle orbit"]
+    assert errors == [] and [r.get("text") for r in records] == ["the goalie stopped the puck",
+                                                                 None, "space shuttle orbit"]
     assert [r["id"] for r in records] == ["in.txt:1", "in.txt:2", "in.txt:3"]
+    assert records[1] == {"id": "in.txt:2", "line": 2, "blank": True}   # answered in place
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text('{"text": "puck", "id": 7}\n{"txt": "x"}\nnot json\n\n{"text": "moon"}\n',
                      encoding="utf-8")
     records, errors = task.read_infer_inputs(jsonl)
-    assert [(r["id"], r["text"], r["line"]) for r in records] == [("7", "puck", 1),
-                                                                  ("in.jsonl:5", "moon", 5)]
+    assert [(r["id"], r.get("text"), r["line"]) for r in records] == [
+        ("7", "puck", 1), ("in.jsonl:4", None, 4), ("in.jsonl:5", "moon", 5)]
     assert [(e["id"], e["line"]) for e in errors] == [("in.jsonl:2", 2), ("in.jsonl:3", 3)]
     assert errors[0]["error"] == f'{jsonl}:2: expected an object with a string "text" field'
     assert errors[1]["error"].startswith(f"{jsonl}:3: ")

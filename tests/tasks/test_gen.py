@@ -11,7 +11,6 @@ import pytest
 
 from ernie_res.api import load_config
 from ernie_res.config import ConfigError
-from ernie_res.data.errors import DataFormatError
 from ernie_res.metrics.vae import VAEMetric
 from ernie_res.models import MODELS
 from ernie_res.models.backbone import load_backbone
@@ -52,7 +51,7 @@ def test_registered_with_its_model_and_dataset():
 
     assert TASKS["gen"] is GenTask and GenTask.name == "gen"
     assert GenTask.model_names == ("text_vae",) and MODELS["text_vae"] is TextVAE
-    assert GenTask.dataset in DATASETS and GenTask.dataset == GenTask.DataConfig().name
+    assert GenTask.dataset in DATASETS and GenTask.dataset == GenTask.DataConfig(root="x").name
 
 
 def test_load_examples(tiny_ernie, tokenizer, logger, tmp_path):
@@ -156,13 +155,16 @@ def test_read_infer_inputs(task, tmp_path):
     txt = tmp_path / "in.txt"
     txt.write_text("the company said\n\n  shares fell  \n", encoding="utf-8")
     examples, errors = task.read_infer_inputs(txt)
-    assert errors == [] and [(e["id"], e["text"]) for e in examples] == [
-        ("in.txt:1", "the company said"), ("in.txt:3", "shares fell")]
+    assert errors == [] and [(e["id"], e.get("text")) for e in examples] == [
+        ("in.txt:1", "the company said"), ("in.txt:2", None), ("in.txt:3", "shares fell")]
+    assert examples[1] == {"id": "in.txt:2", "line": 2, "blank": True}
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text('{"text": "a b"}\n{"txt": "c"}\n', encoding="utf-8")
-    # GEN reads its input with the corpus reader, which refuses a bad line outright
-    with pytest.raises(DataFormatError, match=rf"{jsonl}:2: expected a 'text' field"):
-        task.read_infer_inputs(jsonl)
+    # a bad line is an error entry, as in every task; the rest is read
+    examples, errors = task.read_infer_inputs(jsonl)
+    assert [e["text"] for e in examples] == ["a b"]
+    assert errors == [{"id": "in.jsonl:2", "line": 2,
+                       "error": f"{jsonl}:2: expected a 'text' field, got fields ['txt']"}]
 
 
 def test_output_and_answer_text(task):

@@ -51,7 +51,7 @@ def test_registered_with_its_model_and_dataset():
     assert TASKS["rel"] is RelTask and RelTask.name == "rel"
     assert RelTask.model_names == ("rel_classifier",)
     assert MODELS["rel_classifier"] is RelClassifier
-    assert RelTask.dataset in DATASETS and RelTask.dataset == RelTask.DataConfig().name
+    assert RelTask.dataset in DATASETS and RelTask.dataset == RelTask.DataConfig(root="x").name
 
 
 def test_load_examples_split_and_max_examples(tiny_ernie, tokenizer, logger):
@@ -300,7 +300,9 @@ def test_read_infer_inputs_reports_bad_lines(tiny_ernie, tmp_path):
                       f"The <e1>{far}virus</e1> then <e2>fever</e2>.\n"
                       "All the <e1>coins</e1> sat inside the <e2>box</e2>.\n", encoding="utf-8")
     examples, errors = task.read_infer_inputs(marked)
-    assert [(e["id"], e["line"]) for e in examples] == [("8001", 1), ("in.txt:5", 5)]
+    assert [(e["id"], e["line"]) for e in examples] == [("8001", 1), ("in.txt:3", 3),
+                                                        ("in.txt:5", 5)]
+    assert examples[1] == {"id": "in.txt:3", "line": 3, "blank": True}
     assert examples[0]["text"] == "The virus caused severe fever."
     assert [(e["id"], e["line"]) for e in errors] == [("in.txt:2", 2), ("in.txt:4", 4)]
     assert errors[0]["error"] == (f"{marked}:2: expected exactly one </e2>, got 0 in 'The "

@@ -53,7 +53,7 @@ def test_registered_with_its_model_and_dataset():
 
     assert TASKS["seq"] is SeqTask and SeqTask.name == "seq"
     assert SeqTask.model_names == ("seq_crf",) and MODELS["seq_crf"] is SeqTagger
-    assert SeqTask.dataset in DATASETS and SeqTask.dataset == SeqTask.DataConfig().name
+    assert SeqTask.dataset in DATASETS and SeqTask.dataset == SeqTask.DataConfig(root="x").name
 
 
 def test_load_examples_counts_and_max_examples(tiny_ernie, tokenizer, logger):
@@ -262,6 +262,8 @@ def test_prediction_records_for_text_input(task, tmp_path):
     inp.write_text("John Smith visited Paris .\n\nAcme Corp rose.\n", encoding="utf-8")
     ex, errors = task.read_infer_inputs(inp)
     assert errors == [] and [e["line"] for e in ex] == [1, 2, 3]
+    assert ex[1] == {"id": "in.txt:2", "line": 2, "blank": True}     # answered by api.predict
+    ex[1] = {"id": "in.txt:2", "text": "", "line": 2, "words": [], "offsets": []}
     assert ex[2]["words"] == ["Acme", "Corp", "rose", "."]
     assert ex[2]["offsets"] == [(0, 4), (5, 9), (10, 14), (14, 15)]
     feats = task.featurize(ex, "infer")

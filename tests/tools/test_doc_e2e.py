@@ -82,7 +82,8 @@ def test_infer_writes_one_prediction_per_input(trained, tmp_path, tool):
     rows = [json.loads(l) for l in pred.read_text().splitlines()]
     labels = json.loads((out / "best" / "labels.json").read_text())
     assert len(rows) == 3 and [r["id"] for r in rows] == ["in.txt:1", "in.txt:2", "in.txt:3"]
-    for r in rows:
+    assert rows[1] == {"id": "in.txt:2", "blank": True}     # a blank line is answered in place
+    for r in rows[::2]:
         assert r["label"] in labels and 0 < r["prob"] <= 1 and len(r["top_k"]) == 2
         assert r["top_k"][0]["label"] == r["label"]
     js = tmp_path / "in.jsonl"

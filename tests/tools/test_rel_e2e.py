@@ -128,7 +128,8 @@ def test_infer_mixed_inputs_one_row_per_line(trained, tmp_path, tool):
     records, errors = result.records, result.errors
     rows = [json.loads(l) for l in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert (tmp_path / "p.jsonl").read_text() == result.text
-    assert [r["id"] for r in rows] == ["8001", "in.txt:2", "in.txt:4"]
+    assert [r["id"] for r in rows] == ["8001", "in.txt:2", "in.txt:3", "in.txt:4"]
+    assert rows.pop(2) == {"id": "in.txt:3", "blank": True}  # a blank line is answered in place
     assert rows[1] == {"id": "in.txt:2", "error": f"{marked}:2: expected exactly one </e2>, "
                                                   f"got 0 in 'The <e1>lecture</e1> was about "
                                                   f"<e2>taxes.'"}

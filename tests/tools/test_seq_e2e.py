@@ -47,9 +47,9 @@ def test_infer_raw_text_offsets_slice_the_entities(trained, tmp_path, tool):
     rows = [json.loads(l) for l in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["in.txt:1", "in.txt:2", "in.txt:3"]
     assert not any("error" in r for r in rows)
-    assert rows[1]["entities"] == [] and rows[1]["words"] == []
+    assert rows[1] == {"id": "in.txt:2", "blank": True}      # a blank line is answered in place
     n_entities = 0
-    for line, r in zip(text, rows):
+    for line, r in zip(text[::2], rows[::2]):
         assert len(r["tags"]) == len(r["words"])
         for e in r["entities"]:
             assert line[e["start"]:e["end"]] == e["text"]
