@@ -78,6 +78,7 @@ def test_derived_values_are_not_written_back():
 
 @pytest.mark.parametrize("override, message", [
     ("Train.batch_size=0", r"Train.batch_size: expected a value >= 1, got 0"),
+    ("Train.eval_batch_size=0", r"Train.eval_batch_size: expected a value >= 1, got 0"),
     ("Optimizer.lr=0", r"Optimizer.lr: expected a value > 0, got 0.0"),
     ("Optimizer.beta2=1.0", r"Optimizer.beta2: expected a value >= 0 and < 1, got 1.0"),
     ("Optimizer.group_lrs.crf=-1", r"Optimizer.group_lrs: expected a value > 0, got -1.0"),
