@@ -33,3 +33,13 @@ def test_writer_round_trip(tmp_path):
     disabled = VDLWriter(tmp_path / "none", enabled=False)
     disabled.scalar("x", 1, 1)
     assert not (tmp_path / "none").exists()
+
+
+def test_pr_counts_survive_non_finite_scores():
+    """A diverged model's NaN probabilities used to crash bincount ('list' argument must have
+    no negative elements) inside the PR curve; they now count as score 0."""
+    import numpy as np
+
+    c = pr_counts(np.array([1, 0, 1]), np.array([np.nan, 0.5, np.inf]), num_thresholds=3)
+    assert c["tp"][0] == 2 and c["fp"][0] == 1                  # every example at threshold 0
+    assert c["tp"][2] == 1                                      # inf clips to 1.0
