@@ -108,6 +108,11 @@ class MaskedBatchNorm1D(nn.Layer):
         return f"num_features={self.num_features}, momentum={self.momentum}, epsilon={self.epsilon}"
 
 
+def _tokens_conv(conv, h):
+    """A channels-first ``Conv1D`` over ``[B, T, H]`` token states: ``[B, T, H]`` back."""
+    return conv(h.transpose([0, 2, 1])).transpose([0, 2, 1])  # shape: [B, H, T] -> [B, T, H]
+
+
 class ResidualConvBlock(nn.Layer):
     """Full pre-activation residual block of two "same"-padded 1-D convolutions over tokens.
 
@@ -150,11 +155,13 @@ class ResidualConvBlock(nn.Layer):
         self.activation = activation
         self.act = _activation(name, activation)
         self.norm1 = self._make_norm(norm, hidden_size)
-        self.conv1 = nn.Conv1D(hidden_size, hidden_size, kernel_size, padding=kernel_size // 2,
-                               data_format="NLC")
+        # channels-first convolutions behind explicit transposes: with data_format="NLC"
+        # Paddle Inference's oneDNN conv kernel reads the NHWC input with the wrong layout
+        # ("input's channels is 128 ... filter's channels is 64"); NCL runs under oneDNN and
+        # is bitwise equal to NLC in the dynamic graph (tests/layers/test_residual.py)
+        self.conv1 = nn.Conv1D(hidden_size, hidden_size, kernel_size, padding=kernel_size // 2)
         self.norm2 = self._make_norm(norm, hidden_size)
-        self.conv2 = nn.Conv1D(hidden_size, hidden_size, kernel_size, padding=kernel_size // 2,
-                               data_format="NLC")
+        self.conv2 = nn.Conv1D(hidden_size, hidden_size, kernel_size, padding=kernel_size // 2)
         self.dropout = nn.Dropout(dropout)
 
     @staticmethod
@@ -182,9 +189,9 @@ class ResidualConvBlock(nn.Layer):
         check_mask("ResidualConvBlock", mask, x)
         keep = real_mask(mask)  # shape: [B, T]
         h = self.act(self._norm(self.norm1, x, keep))  # shape: [B, T, H]
-        h = self.conv1(zero_padded(h, keep))  # shape: [B, T, H]
+        h = _tokens_conv(self.conv1, zero_padded(h, keep))  # shape: [B, T, H]
         h = self.act(self._norm(self.norm2, h, keep))  # shape: [B, T, H]
-        h = self.conv2(zero_padded(h, keep))  # shape: [B, T, H]
+        h = _tokens_conv(self.conv2, zero_padded(h, keep))  # shape: [B, T, H]
         return zero_padded(x + self.dropout(h), keep)  # shape: [B, T, H]
 
     def extra_repr(self):

@@ -25,15 +25,18 @@ def model(tiny_ernie):
     return net
 
 
-def test_export_writes_a_program_that_predicts_the_dygraph_probs(model, tmp_path):
+@pytest.mark.parametrize("onednn", [False, True])
+def test_export_writes_a_program_that_predicts_the_dygraph_probs(model, tmp_path, onednn):
+    """With oneDNN too: the residual block's convolutions used to be NHWC, which Paddle 3.3's
+    oneDNN conv kernel read with the wrong layout (a crash)."""
     prefix = tmp_path / "inference" / "model"
     files = export(model, prefix)
     assert files == [f"{prefix}.json", f"{prefix}.pdiparams"]
     assert all(Path(f).is_file() and Path(f).stat().st_size > 0 for f in files)
     assert not model.training
     rng = np.random.RandomState(0)
-    predictor = load_predictor(prefix)
-    for batch, length in ((3, 12), (1, 7)):                     # dynamic batch and length
+    predictor = load_predictor(prefix, enable_mkldnn=onednn)
+    for batch, length in ((3, 12), (1, 7), (4, 130)):           # dynamic batch and length
         ids = rng.randint(5, 60, size=(batch, 1, length)).astype("int64")
         mask = np.ones_like(ids)
         if batch > 1:

@@ -336,3 +336,16 @@ def test_errors_name_the_layer_and_the_shapes():
     with pytest.raises(ValueError, match=r"ResidualMLP: expected x of shape \[\.\.\., 4\], "
                                          r"got \[2, 3\]"):
         ResidualMLP(4)(paddle.zeros([2, 3]))
+
+
+def test_channels_first_convolutions_equal_channels_last_bitwise():
+    """The block convolves channels-first behind transposes (oneDNN runs NCL correctly, not
+    NLC); the result must be exactly the channels-last convolution's."""
+    from ernie_res.layers.residual import _tokens_conv
+
+    paddle.seed(0)
+    ncl = paddle.nn.Conv1D(8, 8, 3, padding=1)
+    nlc = paddle.nn.Conv1D(8, 8, 3, padding=1, data_format="NLC")
+    nlc.set_state_dict(ncl.state_dict())
+    x = paddle.randn([3, 11, 8])
+    np.testing.assert_array_equal(_tokens_conv(ncl, x).numpy(), nlc(x).numpy())
