@@ -29,7 +29,7 @@ A kill at any point leaves a complete copy that ``recover`` puts back in place, 
 write (a full disk) removes its ``.tmp`` and leaves the previous directory intact.
 """
 import json
-import math
+import os
 import random
 import shutil
 from pathlib import Path
@@ -38,8 +38,8 @@ import numpy as np
 import paddle
 import yaml
 
-from ernie_res.models.safe_state import (UnsafeFileError, fsync_dir, load_legacy_weights,
-                                         load_state, load_tensors, save_state, save_tensors)
+from ernie_res.models.safe_state import (UnsafeFileError, load_legacy_weights, load_state,
+                                         load_tensors, save_state, save_tensors)
 from ernie_res.models.backbone import save_backbone_files
 
 WEIGHTS_FILE = "model.safetensors"
@@ -96,6 +96,20 @@ def save_model_dir(path, model, config, labels, encoder, tokenizer, meta=None,
     _swap_in(tmp, path)
 
 
+def _fsync_dir(path):
+    """Flush a directory entry (after a rename) where the platform allows it."""
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _swap_in(tmp, final):
     old = final.with_name(final.name + ".old")
     if old.exists():
@@ -103,7 +117,7 @@ def _swap_in(tmp, final):
     if final.exists():
         final.rename(old)
     tmp.rename(final)
-    fsync_dir(final.parent)
+    _fsync_dir(final.parent)
     if old.exists():
         shutil.rmtree(old)
 
@@ -293,7 +307,3 @@ def load_training_state(model_dir):
         return load_state(model_dir / TRAIN_STATE)
     except UnsafeFileError as err:
         raise CheckpointError(str(err)) from None
-
-
-def finite(x):
-    return x is not None and math.isfinite(x)

@@ -22,7 +22,6 @@ object arrays, so a planted payload is refused instead of run.
 """
 import io
 import json
-import os
 import pickle
 
 import numpy as np
@@ -189,17 +188,3 @@ def load_legacy_weights(path):
             isinstance(k, str) and isinstance(v, np.ndarray) for k, v in state.items()):
         raise UnsafeFileError(f"{path}: expected a dict of named arrays (a state dict)")
     return state
-
-
-def fsync_dir(path):
-    """Flush a directory entry (after a rename) where the platform allows it."""
-    try:
-        fd = os.open(str(path), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
