@@ -10,7 +10,8 @@ Trust: a named checkpoint is Baidu's, fetched by PaddleNLP over https, and Paddl
 it as it always does (its ``.pdparams`` are pickles). A local directory may have come from
 anyone, so nothing in it is unpickled: ``model.safetensors`` cannot carry code, and a
 ``model_state.pdparams`` is read by an unpickler that admits NumPy arrays only
-(``safe_state.py``); a planted payload is refused.
+(``safe_state.py``); a planted payload is refused. Either way every weight must fit the
+architecture of ``config.json``.
 
 PaddleNLP has no offline switch: a name that cannot be downloaded fails inside its download
 code and leaves empty lock files and folders under ``$PPNLP_HOME``. We turn that into a
@@ -23,7 +24,7 @@ weights or network access; a trained checkpoint directory restores all weights a
 import os
 from pathlib import Path
 
-from ernie_res.models.safe_state import UnsafeFileError, load_legacy_weights
+from ernie_res.models.safe_state import UnsafeFileError, load_legacy_weights, load_tensors
 
 
 class BackboneLoadError(OSError):
@@ -133,21 +134,20 @@ def _check_backbone_dir(path):
 
 
 def _load_local_encoder(path):
-    """The encoder of a local directory, without unpickling anything.
+    """The encoder of a local directory: built from ``config.json``, then every weight set
+    strictly, without unpickling anything.
 
-    ``model.safetensors`` goes through PaddleNLP. ``model_state.pdparams`` (a pickle, the
-    default of ``save_pretrained``) is read with the restricted unpickler of
-    ``safe_state.load_legacy_weights``, which admits NumPy arrays only, and loaded strictly.
+    ``model.safetensors`` cannot carry code; ``model_state.pdparams`` (a pickle, the default
+    of ``save_pretrained``) is read with the restricted unpickler of
+    ``safe_state.load_legacy_weights``, which admits NumPy arrays only. PaddleNLP's own
+    ``from_pretrained`` is not used here: it only warns about missing weights.
     """
     from paddlenlp.transformers import AutoConfig, AutoModel
 
-    if (path / "model.safetensors").is_file():
-        try:
-            return AutoModel.from_pretrained(str(path), use_safetensors=True)
-        except Exception as e:
-            raise BackboneLoadError(f"could not load the backbone from {path}: {e}") from e
+    weight_file = next(path / f for f in WEIGHT_FILES if (path / f).is_file())
     try:
-        weights = load_legacy_weights(path / "model_state.pdparams")
+        weights = load_tensors(weight_file) if weight_file.suffix == ".safetensors" \
+            else load_legacy_weights(weight_file)
     except UnsafeFileError as err:
         raise BackboneLoadError(str(err)) from None
     encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(path)))
@@ -160,8 +160,8 @@ def _load_local_encoder(path):
     shapes = sorted(k for k in set(expected) & set(weights)
                     if list(weights[k].shape) != list(expected[k].shape))
     if missing or unexpected or shapes:
-        raise BackboneLoadError(f"{path / 'model_state.pdparams'} does not fit the ERNIE its "
-                                f"config.json describes (missing {missing[:5]}, unexpected "
+        raise BackboneLoadError(f"{weight_file} does not fit the ERNIE its config.json "
+                                f"describes (missing {missing[:5]}, unexpected "
                                 f"{unexpected[:5]}, mis-shaped {shapes[:5]})")
     encoder.set_state_dict(weights)
     return encoder

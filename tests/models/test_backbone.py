@@ -126,3 +126,21 @@ def test_a_backbone_directory_missing_a_file_names_it(tiny_ernie, tmp_path, drop
     (target / drop).unlink()
     with pytest.raises(BackboneLoadError, match=message):
         load_backbone(str(target))
+
+
+def test_a_safetensors_backbone_is_loaded_strictly_too(tiny_ernie, tmp_path):
+    """PaddleNLP's from_pretrained only warns about missing weights; a local directory must
+    not start training from a partly random encoder."""
+    import shutil
+
+    from ernie_res.models.safe_state import load_tensors, save_tensors
+
+    target = tmp_path / "bb"
+    shutil.copytree(tiny_ernie, target)
+    weights = load_tensors(target / "model.safetensors")
+    del weights["encoder.layers.0.linear1.weight"]
+    save_tensors(weights, target / "model.safetensors")
+    with pytest.raises(BackboneLoadError, match=r"model.safetensors does not fit the ERNIE its "
+                                                r"config.json describes \(missing "
+                                                r"\['encoder.layers.0.linear1.weight'\]"):
+        load_backbone(str(target))
