@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ernie_res.data import download as dl
+from ernie_res.data.dataset_sources import Dataset, Source
 from ernie_res.data.newsgroups import read_20ng
 from ernie_res.data.semeval import read_semeval
 
@@ -49,7 +50,7 @@ def sha(data):
 
 def pinned(*paths):
     """Sources for local files, each pinned to its true sha256."""
-    return tuple(dl.Source(p.as_uri(), sha(p.read_bytes())) for p in paths)
+    return tuple(Source(p.as_uri(), sha(p.read_bytes())) for p in paths)
 
 
 def leftovers(dest):
@@ -63,7 +64,7 @@ def leftovers(dest):
     ("http://nonexistent.invalid/x", "gaierror"),
 ])
 def test_unreachable_fails_fast_and_clean(tmp_path, monkeypatch, url, reason):
-    monkeypatch.setitem(dl.SOURCES, "20ng", (dl.Source(url, NO_SHA),))
+    monkeypatch.setitem(dl.SOURCES, "20ng", (Source(url, NO_SHA),))
     dest = tmp_path / "new" / "dir"
     start = time.monotonic()
     with pytest.raises(dl.DownloadError) as err:
@@ -88,7 +89,7 @@ def test_timeout_when_server_never_answers(tmp_path, monkeypatch):
         srv.bind(("127.0.0.1", 0))
         srv.listen(1)
         url = f"http://127.0.0.1:{srv.getsockname()[1]}/a.txt"
-        monkeypatch.setitem(dl.SOURCES, "ptb", (dl.Source(url, NO_SHA),))
+        monkeypatch.setitem(dl.SOURCES, "ptb", (Source(url, NO_SHA),))
         start = time.monotonic()
         with pytest.raises(dl.DownloadError, match=r"reason: (TimeoutError|timeout): timed out"):
             dl.download("ptb", tmp_path, timeout=0.5, progress=None)
@@ -98,7 +99,7 @@ def test_timeout_when_server_never_answers(tmp_path, monkeypatch):
 
 def test_cli_offline_message_without_traceback(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(dl.SOURCES, "ptb",
-                        (dl.Source("http://nonexistent.invalid/ptb.train.txt", NO_SHA),))
+                        (Source("http://nonexistent.invalid/ptb.train.txt", NO_SHA),))
     assert dl.main(["ptb", "--dest", str(tmp_path), "--timeout", "2"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: could not download dataset 'ptb': Penn Treebank")
@@ -209,7 +210,7 @@ def test_plain_files_and_all_or_nothing(tmp_path, monkeypatch):
     sources = pinned(*(src / f"ptb.{s}.txt" for s in ("train", "valid", "test")))
     # the last file is missing: the first two must not stay behind
     monkeypatch.setitem(dl.SOURCES, "ptb",
-                        sources[:2] + (dl.Source((src / "gone.txt").as_uri(), NO_SHA),))
+                        sources[:2] + (Source((src / "gone.txt").as_uri(), NO_SHA),))
     with pytest.raises(dl.DownloadError, match="reason: URLError|reason: .*No such file"):
         dl.download("ptb", tmp_path / "d", progress=None)
     assert not (tmp_path / "d").exists()
@@ -252,7 +253,7 @@ def test_semeval_zip_members_are_lifted_out(tmp_path, monkeypatch):
 
 def test_partial_existing_data_is_not_overwritten(tmp_path, monkeypatch):
     (tmp_path / "eng.train").write_text("mine\n")
-    monkeypatch.setitem(dl.SOURCES, "conll2003", (dl.Source("http://127.0.0.1:9/eng.train",
+    monkeypatch.setitem(dl.SOURCES, "conll2003", (Source("http://127.0.0.1:9/eng.train",
                                                             NO_SHA),))
     with pytest.raises(dl.DownloadError, match=rf"^conll2003: {tmp_path} already holds "
                                                r"eng.train but not the whole data set"):
@@ -287,14 +288,14 @@ def test_http_success_and_404(http_dir, tmp_path, monkeypatch):
     for name in ("TRAIN_FILE.TXT", "TEST_FILE_FULL.TXT"):
         (www / name).write_bytes(data)
     monkeypatch.setitem(dl.DATASETS, "semeval2010",       # the loose files, not the zip
-                        dl.Dataset("SemEval", ("TRAIN_FILE.TXT", "TEST_FILE_FULL.TXT"), ()))
-    monkeypatch.setitem(dl.SOURCES, "semeval2010", (dl.Source(f"{base}/TRAIN_FILE.TXT", sha(data)),
-                                                    dl.Source(f"{base}/nope.TXT", NO_SHA)))
+                        Dataset("SemEval", ("TRAIN_FILE.TXT", "TEST_FILE_FULL.TXT"), ()))
+    monkeypatch.setitem(dl.SOURCES, "semeval2010", (Source(f"{base}/TRAIN_FILE.TXT", sha(data)),
+                                                    Source(f"{base}/nope.TXT", NO_SHA)))
     with pytest.raises(dl.DownloadError, match=r"reason: HTTP 404: File not found"):
         dl.download("semeval2010", tmp_path / "d", progress=None)
     assert not (tmp_path / "d").exists()
     monkeypatch.setitem(dl.SOURCES, "semeval2010",
-                        tuple(dl.Source(f"{base}/{n}", sha(data))
+                        tuple(Source(f"{base}/{n}", sha(data))
                               for n in ("TRAIN_FILE.TXT", "TEST_FILE_FULL.TXT")))
     dl.download("semeval2010", tmp_path / "d", progress=None)
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["TEST_FILE_FULL.TXT",
@@ -305,7 +306,7 @@ def test_http_success_and_404(http_dir, tmp_path, monkeypatch):
 def test_checksum_mismatch_unpacks_nothing_and_keeps_dest(tmp_path, monkeypatch):
     archive = make_tar(tmp_path / "src" / "20news-bydate.tar.gz", NG_MEMBERS)
     wrong = sha(b"the archive we meant")
-    monkeypatch.setitem(dl.SOURCES, "20ng", (dl.Source(archive.as_uri(), wrong),))
+    monkeypatch.setitem(dl.SOURCES, "20ng", (Source(archive.as_uri(), wrong),))
     unpacked = []
     monkeypatch.setattr(dl, "_unpack", lambda *a: unpacked.append(a))
     dest = tmp_path / "data"
@@ -333,9 +334,9 @@ def test_checksum_mismatch_over_http_removes_partial_files(http_dir, tmp_path, m
     www, base, _ = http_dir
     (www / "ptb.train.txt").write_bytes(b" good \n")
     (www / "ptb.valid.txt").write_bytes(b" tampered \n")
-    monkeypatch.setitem(dl.SOURCES, "ptb", (dl.Source(f"{base}/ptb.train.txt", sha(b" good \n")),
-                                            dl.Source(f"{base}/ptb.valid.txt", sha(b" good \n")),
-                                            dl.Source(f"{base}/ptb.test.txt", NO_SHA)))
+    monkeypatch.setitem(dl.SOURCES, "ptb", (Source(f"{base}/ptb.train.txt", sha(b" good \n")),
+                                            Source(f"{base}/ptb.valid.txt", sha(b" good \n")),
+                                            Source(f"{base}/ptb.test.txt", NO_SHA)))
     good, bad = sha(b" good \n"), sha(b" tampered \n")
     with pytest.raises(dl.ChecksumError, match=rf"URL: {base}/ptb\.valid\.txt\n"
                                                rf"  expected sha256: {good}\n"
@@ -361,7 +362,7 @@ def test_unverified_source_needs_the_flag(http_dir, tmp_path, monkeypatch, capsy
              "eng.testb": b"b DT I-NP O\n"}
     for name, data in files.items():
         (www / name).write_bytes(data)
-    monkeypatch.setitem(dl.SOURCES, "conll2003", tuple(dl.Source(f"{base}/{n}", None)
+    monkeypatch.setitem(dl.SOURCES, "conll2003", tuple(Source(f"{base}/{n}", None)
                                                        for n in files))
     dest = tmp_path / "d"
     with pytest.raises(dl.UnverifiedSourceError) as err:
@@ -395,7 +396,7 @@ def test_unverified_source_needs_the_flag(http_dir, tmp_path, monkeypatch, capsy
 def test_a_verified_data_set_never_needs_the_flag(tmp_path, monkeypatch):
     src = tmp_path / "ptb.train.txt"
     src.write_bytes(b" w \n")
-    monkeypatch.setitem(dl.DATASETS, "ptb", dl.Dataset("PTB", ("ptb.train.txt",), ()))
+    monkeypatch.setitem(dl.DATASETS, "ptb", Dataset("PTB", ("ptb.train.txt",), ()))
     monkeypatch.setitem(dl.SOURCES, "ptb", pinned(src))
     log = io.StringIO()
     dl.download("ptb", tmp_path / "d", progress=log, allow_unverified=True)
@@ -407,7 +408,7 @@ def test_manual_placement_is_reported_not_verified(tmp_path, monkeypatch):
     for name, data in NG_MEMBERS.items():                 # 20ng placed by hand
         (tmp_path / "ng" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "ng" / name).write_bytes(data)
-    monkeypatch.setitem(dl.SOURCES, "20ng", (dl.Source("http://127.0.0.1:9/x.tgz", NO_SHA),))
+    monkeypatch.setitem(dl.SOURCES, "20ng", (Source("http://127.0.0.1:9/x.tgz", NO_SHA),))
     log = io.StringIO()
     assert dl.download("20ng", tmp_path / "ng", progress=log) == tmp_path / "ng"
     assert log.getvalue() == (f"20ng: already present in {tmp_path / 'ng'}, nothing to do; NOT "
@@ -440,27 +441,3 @@ def test_manual_plain_files_are_checked_when_pinned(tmp_path, monkeypatch, capsy
                                        f"(used as they are; delete them and run again to "
                                        f"download checked copies)\n")
     assert (src / "ptb.valid.txt").read_text() == " edited by hand \n"
-
-
-# ---------------------------------------------------------------- the source table itself
-def test_source_table_pins_https_and_sha256():
-    assert set(dl.SOURCES) == set(dl.DATASETS) == {"20ng", "conll2003", "semeval2010", "ptb"}
-    for name, sources in dl.SOURCES.items():
-        for src in sources:
-            assert src.url.startswith("https://"), src.url          # no plain http any more
-            assert src.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", src.sha256), src
-    # 20 Newsgroups: scikit-learn's https figshare copy and its pinned sha256; the plain-http
-    # qwone.com URL is gone
-    assert dl.SOURCES["20ng"] == (dl.Source(
-        "https://ndownloader.figshare.com/files/5975967",
-        "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
-        "20news-bydate.tar.gz"),)
-    # every bundled source is pinned; CoNLL-2003's URLs name a commit, so the bytes are fixed
-    assert [n for n, ss in dl.SOURCES.items() if any(s.sha256 is None for s in ss)] == []
-    assert all("/e577320ee6ed7417137e5309d370d9274009cc2d/" in s.url
-               for s in dl.SOURCES["conll2003"])
-    for name, spec in dl.DATASETS.items():
-        if not spec.archive:   # plain files: each source's name is one expected file
-            assert sorted(s.target_name for s in dl.SOURCES[name]) == sorted(spec.expected)
-        if spec.members:
-            assert len(spec.members) == len(spec.expected)
