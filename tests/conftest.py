@@ -46,3 +46,21 @@ def tool():
             spec.loader.exec_module(cache[name])
         return cache[name]
     return load
+
+
+class _RunsCode:
+    """Unpickling this runs ``os.system(command)``: what a planted checkpoint would carry."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+@pytest.fixture
+def payload(tmp_path):
+    """``(obj, marker)``: unpickling ``obj`` creates the file ``marker``, so a loader that is
+    safe leaves ``marker`` absent."""
+    marker = tmp_path / "payload_ran"
+    return _RunsCode(f"touch {marker}"), marker

@@ -21,17 +21,6 @@ from ernie_res.models.backbone import load_backbone
 from ernie_res.models.safe_state import load_state, save_state
 
 
-class Payload:
-    """Unpickling this runs ``os.system(command)``: what a planted checkpoint would do."""
-
-    def __init__(self, command):
-        self.command = command
-
-    def __reduce__(self):
-        import os
-
-        return (os.system, (self.command,))
-
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["alt.atheism", "rec.sport.hockey", "sci.space"]
 
@@ -242,11 +231,11 @@ def _legacy_copy(saved_path, tmp_path, weights):
     return legacy
 
 
-def test_a_planted_model_pickle_is_refused_and_does_not_run(saved, tmp_path, tool):
+def test_a_planted_model_pickle_is_refused_and_does_not_run(saved, tmp_path, tool, payload):
     path, model = saved
-    marker = tmp_path / "ran"
+    evil, marker = payload
     weights = {k: v.numpy() for k, v in model.state_dict().items()}
-    weights["classifier.weight"] = Payload(f"touch {marker}")
+    weights["classifier.weight"] = evil
     legacy = _legacy_copy(path, tmp_path, weights)
     with pytest.raises(checkpoint.CheckpointError, match=r"model_state.pdparams: refused to "
                                                          r"load this pickle: it asks for "):
@@ -266,13 +255,13 @@ def test_an_old_weights_pickle_still_loads_through_the_safe_path(saved, tmp_path
                                       model(**inputs())["probs"].numpy())
 
 
-def test_a_pickled_training_state_is_refused_and_does_not_run(saved, tmp_path):
+def test_a_pickled_training_state_is_refused_and_does_not_run(saved, tmp_path, payload):
     path, _ = saved
     latest = tmp_path / "latest"
     shutil.copytree(path, latest)
-    marker = tmp_path / "ran"
+    evil, marker = payload
     with open(latest / checkpoint.LEGACY_TRAIN_STATE_FILE, "wb") as f:
-        pickle.dump({"rng": Payload(f"touch {marker}")}, f, protocol=4)
+        pickle.dump({"rng": evil}, f, protocol=4)
     with pytest.raises(checkpoint.CheckpointError, match=r"training_state.pdparams is a pickle "
                                                          r"written by an earlier version; it "
                                                          r"is not loaded"):

@@ -79,16 +79,6 @@ def _pdparams_copy(tiny_ernie, tmp_path, weights):
     return target
 
 
-class _Payload:
-    def __init__(self, command):
-        self.command = command
-
-    def __reduce__(self):
-        import os
-
-        return (os.system, (self.command,))
-
-
 def test_a_pdparams_backbone_loads_without_unpickling_code(tiny_ernie, tmp_path):
     encoder, _ = load_backbone(str(tiny_ernie))
     weights = {k: v.numpy() for k, v in encoder.state_dict().items()}
@@ -97,9 +87,9 @@ def test_a_pdparams_backbone_loads_without_unpickling_code(tiny_ernie, tmp_path)
         np.testing.assert_array_equal(again.state_dict()[k].numpy(), v.numpy(), err_msg=k)
 
 
-def test_a_planted_backbone_pickle_is_refused(tiny_ernie, tmp_path):
-    marker = tmp_path / "ran"
-    weights = {"embeddings.word_embeddings.weight": _Payload(f"touch {marker}")}
+def test_a_planted_backbone_pickle_is_refused(tiny_ernie, tmp_path, payload):
+    evil, marker = payload
+    weights = {"embeddings.word_embeddings.weight": evil}
     with pytest.raises(BackboneLoadError, match=r"model_state.pdparams: refused to load this "
                                                 r"pickle: it asks for"):
         load_backbone(str(_pdparams_copy(tiny_ernie, tmp_path, weights)))

@@ -1,7 +1,6 @@
 """Safe state files (models/safe_state.py): the safetensors + JSON codec, and the restricted
 reader of old pickled weights, which must refuse a planted payload without running it."""
 import json
-import os
 import pickle
 import random
 
@@ -13,36 +12,24 @@ from ernie_res.models.safe_state import (UnsafeFileError, load_legacy_weights, l
                                          load_tensors, save_state, save_tensors)
 
 
-class Payload:
-    """Unpickling this runs ``os.system(command)``: what a planted checkpoint would do."""
-
-    def __init__(self, command):
-        self.command = command
-
-    def __reduce__(self):
-        return (os.system, (self.command,))
-
-
-def planted(path, marker, extra=None):
-    """A ``.pdparams``-style pickle that touches ``marker`` when unpickled."""
-    state = {"weight": np.ones((2, 2), dtype="float32"), "evil": Payload(f"touch {marker}")}
-    state.update(extra or {})
+def planted(path, evil):
+    """A ``.pdparams``-style pickle holding the ``payload`` fixture's object."""
     with open(path, "wb") as f:
-        pickle.dump(state, f, protocol=4)
+        pickle.dump({"weight": np.ones((2, 2), dtype="float32"), "evil": evil}, f, protocol=4)
     return path
 
 
-def test_the_planted_file_is_live(tmp_path):
+def test_the_planted_file_is_live(tmp_path, payload):
     """The payload runs under a plain unpickler (so the tests below can fail)."""
-    marker = tmp_path / "ran"
-    with open(planted(tmp_path / "w.pdparams", marker), "rb") as f:
+    evil, marker = payload
+    with open(planted(tmp_path / "w.pdparams", evil), "rb") as f:
         pickle.load(f)
     assert marker.exists()
 
 
-def test_legacy_weights_refuse_a_payload_without_running_it(tmp_path):
-    marker = tmp_path / "ran"
-    path = planted(tmp_path / "w.pdparams", marker)
+def test_legacy_weights_refuse_a_payload_without_running_it(tmp_path, payload):
+    evil, marker = payload
+    path = planted(tmp_path / "w.pdparams", evil)
     with pytest.raises(UnsafeFileError, match=r"w.pdparams: refused to load this pickle: it "
                                               r"asks for (posix|os|nt)\.system"):
         load_legacy_weights(path)
@@ -109,9 +96,9 @@ def test_state_files_that_do_not_match_are_refused(tmp_path):
         load_state(tmp_path / "s")
 
 
-def test_state_refuses_what_json_cannot_hold():
-    with pytest.raises(TypeError, match="cannot store Payload at 'x'"):
-        save_state({"x": Payload("true")}, "/nonexistent/never-written")
+def test_state_refuses_what_json_cannot_hold(payload):
+    with pytest.raises(TypeError, match="cannot store _RunsCode at 'x'"):
+        save_state({"x": payload[0]}, "/nonexistent/never-written")
 
 
 def test_weights_round_trip_and_a_corrupt_file(tmp_path):
