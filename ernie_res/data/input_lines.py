@@ -2,8 +2,8 @@
 input line N.
 
 Every inference reader (``text_input.py``, ``seq_inputs.py`` for raw text and JSONL,
-``rel_inputs.py``, ``sentences.read_sentence_inputs``) reads its file through ``input_lines``
-and follows the same rules:
+``rel_inputs.py``, ``sentences.read_sentence_inputs``) reads its file through ``read_records``,
+giving it only how to parse one line, so they all follow the same rules:
 
 * **Lines end at ``\\n``** (a ``\\r`` before it is part of the ending). ``str.splitlines()`` is
   not used: it also breaks at ``\\f``, ``\\v``, ``\\x1c``-``\\x1e``, ``\\x85``, U+2028 and
@@ -80,3 +80,40 @@ def error_entry(path, lineno, message, record_id=None):
 def is_blank(text):
     """Empty or whitespace only."""
     return not text.strip()
+
+
+class RecordError(ValueError):
+    """A bad input record; ``record_id`` is its own id when it has one (e.g. from JSONL)."""
+
+    def __init__(self, message, record_id=None):
+        super().__init__(message)
+        self.record_id = record_id
+
+
+def read_records(path, parse, lines=None):
+    """``(entries, errors)`` of a line-per-record file, by the rules above.
+
+    Args:
+        path: the file.
+        parse (callable): ``parse(lineno, text) -> dict`` for a non-blank line that decoded;
+            it raises ``ValueError`` (a ``RecordError`` to name the record's own id) for a bad
+            one, whose message needs no ``file:line`` prefix.
+        lines: the result of ``input_lines(path)`` when the caller has read it already.
+
+    Returns:
+        tuple: entries (``parse``'s examples and blank entries, in file order) and error
+        entries.
+    """
+    entries, errors = [], []
+    for lineno, text, bad in (input_lines(path) if lines is None else lines):
+        if bad is not None:
+            errors.append(error_entry(path, lineno, bad))
+        elif is_blank(text):
+            entries.append(blank_entry(path, lineno))
+        else:
+            try:
+                entries.append(parse(lineno, text))
+            except ValueError as err:
+                errors.append(error_entry(path, lineno, str(err),
+                                          record_id=getattr(err, "record_id", None)))
+    return entries, errors

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ernie_res.data.entity_markers import parse_marked, validate_spans
-from ernie_res.data.input_lines import blank_entry, error_entry, input_lines, is_blank, line_id
+from ernie_res.data.input_lines import RecordError, line_id, read_records
 
 
 def _markup_line(line, sid):
@@ -56,14 +56,8 @@ def read_rel_inputs(path, check=None):
     if not path.is_file():
         raise FileNotFoundError(f"input {path} does not exist")
     jsonl = path.suffix.lower() == ".jsonl"
-    examples, errors = [], []
-    for n, line, bad in input_lines(path):
-        if bad is not None:
-            errors.append(error_entry(path, n, bad))
-            continue
-        if is_blank(line):
-            examples.append(blank_entry(path, n))
-            continue
+
+    def parse(n, line):
         sid = line_id(path, n)
         try:
             sid, text, e1, e2 = (_jsonl_line(line, sid) if jsonl else _markup_line(line, sid))
@@ -72,7 +66,7 @@ def read_rel_inputs(path, check=None):
                 check(ex)
         except ValueError as err:
             msg = str(err).replace("parse_marked: ", "").replace("validate_spans: ", "")
-            errors.append(error_entry(path, n, msg, record_id=sid))
-            continue
-        examples.append(ex)
-    return examples, errors
+            raise RecordError(msg, record_id=sid) from None
+        return ex
+
+    return read_records(path, parse)

@@ -25,7 +25,7 @@ import json
 import os
 
 from ernie_res.data.errors import DataFormatError, iter_lines
-from ernie_res.data.input_lines import blank_entry, error_entry, input_lines, is_blank, line_id
+from ernie_res.data.input_lines import line_id, read_records
 
 __all__ = ["read_sentences", "read_sentence_inputs", "FORMATS"]
 
@@ -104,18 +104,9 @@ def read_sentence_inputs(path, format="auto"):
     with a non-blank string ``text``.
     """
     fmt = _resolve_format(path, format)
-    examples, errors = [], []
-    for lineno, line, bad in input_lines(path):
-        if bad is not None:
-            errors.append(error_entry(path, lineno, bad))
-            continue
-        if is_blank(line):
-            examples.append(blank_entry(path, lineno))
-            continue
-        try:
-            text = _jsonl_text(path, lineno, line) if fmt == "jsonl" else line.strip()
-        except DataFormatError as err:
-            errors.append(error_entry(path, lineno, str(err)))
-            continue
-        examples.append({"id": line_id(path, lineno), "text": text, "line": lineno})
-    return examples, errors
+
+    def parse(lineno, line):
+        text = _jsonl_text(path, lineno, line) if fmt == "jsonl" else line.strip()
+        return {"id": line_id(path, lineno), "text": text, "line": lineno}
+
+    return read_records(path, parse)

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from ernie_res.data.conll import read_conll
-from ernie_res.data.input_lines import blank_entry, error_entry, input_lines, is_blank, line_id
+from ernie_res.data.input_lines import input_lines, line_id, read_records
 
 _WORD = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
 _CONLL_TAG = re.compile(r"^(O|[BIES]-\S+)$")
@@ -93,17 +93,6 @@ def read_seq_inputs(path, scheme="IOB2"):
         for e in examples:
             e["line"] = int(e["id"].rsplit(":", 1)[1])
         return examples, []
-    examples, errors = [], []
-    for lineno, line, bad in lines:
-        if bad is not None:
-            errors.append(error_entry(path, lineno, bad))
-        elif is_blank(line):
-            examples.append(blank_entry(path, lineno))
-        elif jsonl:
-            try:
-                examples.append(_jsonl_example(path, lineno, line))
-            except ValueError as err:
-                errors.append(error_entry(path, lineno, str(err)))
-        else:
-            examples.append(text_example(line_id(path, lineno), line, lineno))
-    return examples, errors
+    if jsonl:
+        return read_records(path, lambda n, line: _jsonl_example(path, n, line), lines)
+    return read_records(path, lambda n, line: text_example(line_id(path, n), line, n), lines)

@@ -20,7 +20,7 @@ import json
 import os
 from pathlib import Path
 
-from ernie_res.data.input_lines import blank_entry, error_entry, input_lines, is_blank, line_id
+from ernie_res.data.input_lines import line_id, read_records
 
 
 def _decode(data):
@@ -54,12 +54,9 @@ def _read_dir(path, log):
 
 
 def _jsonl_record(path, lineno, line):
-    try:
-        obj = json.loads(line)
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise ValueError('expected an object with a string "text" field')
-    except ValueError as e:
-        return error_entry(path, lineno, str(e))
+    obj = json.loads(line)                # a JSONDecodeError is a ValueError: an error row
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise ValueError('expected an object with a string "text" field')
     rid = obj.get("id")
     return {"id": str(rid) if rid is not None else line_id(path, lineno), "text": obj["text"],
             "line": lineno}
@@ -77,16 +74,7 @@ def read_text_inputs(path, log=None):
         raise FileNotFoundError(f"input {path} does not exist")
     if path.is_dir():
         return _read_dir(path, log), []
-    jsonl = path.suffix.lower() == ".jsonl"
-    records, errors = [], []
-    for lineno, line, bad in input_lines(path):
-        if bad is not None:
-            errors.append(error_entry(path, lineno, bad))
-        elif is_blank(line):
-            records.append(blank_entry(path, lineno))
-        elif jsonl:
-            rec = _jsonl_record(path, lineno, line)
-            (errors if "error" in rec else records).append(rec)
-        else:
-            records.append({"id": line_id(path, lineno), "text": line, "line": lineno})
-    return records, errors
+    if path.suffix.lower() == ".jsonl":
+        return read_records(path, lambda n, line: _jsonl_record(path, n, line))
+    return read_records(path, lambda n, line: {"id": line_id(path, n), "text": line,
+                                               "line": n})
