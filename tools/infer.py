@@ -20,7 +20,6 @@ GEN (text VAE / LM):
     python tools/infer.py --model_dir OUT/best --mode interpolate --input two_sents.txt --steps 6
 """
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -30,29 +29,21 @@ import _bootstrap
 SHOW_ERRORS = 20
 
 
-def integer(low):
-    """An argparse type: an integer ``>= low``."""
+def checked(name):
+    """An argparse type for the prediction option ``name``, with the range ``api.predict``
+    checks too (``ernie_res.config.PREDICT_OPTIONS``)."""
+    from ernie_res.config import PREDICT_OPTIONS, describe_predict_option, predict_option_ok
+
+    kind = int if PREDICT_OPTIONS[name][0] == "int" else float
+
     def parse(text):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
             value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
-        return value
-    return parse
-
-
-def number(high=None):
-    """An argparse type: a finite number ``> 0`` (and ``<= high``)."""
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not (math.isfinite(value) and value > 0 and (high is None or value <= high)):
-            wanted = f"a number in (0, {high:g}]" if high is not None else "a number > 0"
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        if value is None or not predict_option_ok(name, value):
+            raise argparse.ArgumentTypeError(f"expected {describe_predict_option(name)}, "
+                                             f"got {text!r}")
         return value
     return parse
 
@@ -83,23 +74,25 @@ def main(argv=None):
     p.add_argument("--model_dir", required=True)
     p.add_argument("--input", default=None, help="input file (GEN --mode sample needs none)")
     p.add_argument("--output", default=None, help="JSONL file (default: standard output)")
-    p.add_argument("--top_k", type=integer(1), default=3, help="labels per record (>= 1)")
-    p.add_argument("--batch_size", type=integer(1), default=None,
+    p.add_argument("--top_k", type=checked("top_k"), default=3, help="labels per record (>= 1)")
+    p.add_argument("--batch_size", type=checked("batch_size"), default=None,
                    help="records per forward pass (default: the config's Train.eval_batch_size)")
     p.add_argument("--strict", action="store_true",
                    help="any bad input record is fatal: exit status 2, nothing written")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     g = p.add_argument_group("generation (GEN)")
     g.add_argument("--mode", choices=("sample", "reconstruct", "interpolate"), default=None)
-    g.add_argument("--num_samples", type=integer(1), default=10, help="sentences to sample")
+    g.add_argument("--num_samples", type=checked("num_samples"), default=10,
+                   help="sentences to sample")
     g.add_argument("--decoding", choices=("sample", "greedy", "beam"), default="sample")
-    g.add_argument("--temperature", type=number(), default=1.0, help="> 0")
-    g.add_argument("--sample_top_k", type=integer(0), default=0, help="top-k filtering (0 = off)")
-    g.add_argument("--top_p", type=number(1.0), default=1.0,
+    g.add_argument("--temperature", type=checked("temperature"), default=1.0, help="> 0")
+    g.add_argument("--sample_top_k", type=checked("sample_top_k"), default=0,
+                   help="top-k filtering (0 = off)")
+    g.add_argument("--top_p", type=checked("top_p"), default=1.0,
                    help="nucleus sampling mass in (0, 1] (1 = off)")
-    g.add_argument("--beam_size", type=integer(1), default=4)
-    g.add_argument("--max_len", type=integer(0), default=0, help="0 = Data.max_seq_len")
-    g.add_argument("--steps", type=integer(2), default=5,
+    g.add_argument("--beam_size", type=checked("beam_size"), default=4)
+    g.add_argument("--max_len", type=checked("max_len"), default=0, help="0 = Data.max_seq_len")
+    g.add_argument("--steps", type=checked("steps"), default=5,
                    help="interpolation points per pair, both ends included (>= 2)")
     g.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
