@@ -5,7 +5,7 @@ not executed).
 Layers, lowest first (a module may import from a lower layer, or from its own subpackage;
 subpackages that share a layer are siblings and must not import each other):
 
-    0  config, utils
+    0  config, utils, predict_options
     1  data, layers
     2  metrics                    (reads data's label sets and tag rules)
     3  models
@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "ernie_res"
-LAYERS = [("config", "utils"), ("data", "layers"), ("metrics",), ("models",),
+LAYERS = [("config", "utils", "predict_options"), ("data", "layers"), ("metrics",), ("models",),
           ("engine", "tasks"), ("api",)]
 RANK = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 TOP = len(LAYERS)                  # tools and benchmarks

@@ -31,8 +31,9 @@ SHOW_ERRORS = 20
 
 def checked(name):
     """An argparse type for the prediction option ``name``, with the range ``api.predict``
-    checks too (``ernie_res.config.PREDICT_OPTIONS``)."""
-    from ernie_res.config import PREDICT_OPTIONS, describe_predict_option, predict_option_ok
+    checks too (``ernie_res.predict_options``)."""
+    from ernie_res.predict_options import (PREDICT_OPTIONS, describe_predict_option,
+                                           predict_option_ok)
 
     kind = int if PREDICT_OPTIONS[name][0] == "int" else float
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import paddle
 
-from ernie_res.config import ConfigError, check_predict_options, option
+from ernie_res.config import ConfigError, option
 from ernie_res.data.batching import in_order, to_numpy, to_tensors
 from ernie_res.models import build_model
+from ernie_res.predict_options import check_predict_options
 
 
 @dataclass
