@@ -15,8 +15,6 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["ernie_res", "ernie_res.*"]),
-    # the CRF's CPU Viterbi kernel is compiled from this source on first use (crf_kernel.py)
-    package_data={"ernie_res.layers": ["csrc/*.cc"]},
     python_requires=">=3.9",
     install_requires=[
         # paddlenlp 3.0.0b4 imports only with this aistudio-sdk and a pyarrow below 20

@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 #: (message regex, category): warnings that say nothing a user can act on
 NOISY_WARNINGS = (
-    # paddle.utils.cpp_extension, twice at every Paddle import
+    # paddle.utils.cpp_extension, which Paddle imports itself: at every Paddle import
     (r"No ccache found", UserWarning),
     # setuptools' distutils shim, at every PaddleNLP import
     (r"Setuptools is replacing distutils", UserWarning),

@@ -37,13 +37,11 @@ Implementation notes (the speed-ups are measured in ``docs/benchmarks.md``):
   would turn into NaN in the potentials' matmul).
 * Inputs are checked on the host (one small device-to-host copy per call) and Viterbi
   backtracking runs in numpy. The layer is for dynamic-graph use: the loops over time steps do
-  not convert to a static graph.
-* On the CPU, ``viterbi_decode`` runs a fused kernel by default: ``csrc/crf_viterbi.cc``, a
-  Paddle custom operator that does the recursion and the backtracking in one call, compiled on
-  first use and cached (``crf_kernel.py``). The Paddle-op Viterbi below dispatches about five
-  small ops per time step, and that dispatch, not arithmetic, is its cost. Without a compiler,
-  or on a GPU, the Paddle ops decode; ``backend=`` picks one explicitly. The tests run the
-  brute-force checks on both.
+  not convert to a static graph. ``viterbi_decode`` here is the reference decoder (tested
+  against brute force, on any device); ``SeqTagger`` decodes with Paddle's ``viterbi_decode``
+  op instead (``decode_in_graph`` in ``models/seq_tagger.py``), given the scores folded into
+  one matrix by ``bos_eos_transitions``, so that training-time evaluation, prediction and
+  the exported program run one decoder.
 """
 
 import numpy as np
@@ -51,7 +49,6 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ernie_res.layers import crf_kernel
 from ernie_res.layers.tag_constraints import allowed_transitions  # noqa: F401 (re-export)
 
 __all__ = ["LinearChainCRF", "allowed_transitions", "NEG_PENALTY", "DECODE_PENALTY"]
@@ -59,6 +56,7 @@ __all__ = ["LinearChainCRF", "allowed_transitions", "NEG_PENALTY", "DECODE_PENAL
 NEG_PENALTY = -1e4  # added to a forbidden transition score in training (constrain_training=True)
 DECODE_PENALTY = -1e9  # added to a forbidden transition score in viterbi_decode
 _NO_CARRY = -1e9  # off-diagonal "carry" potential at padded steps
+_UNREACHABLE = -1e30  # bos_eos_transitions: entering the op's BOS/EOS tags (below any real path)
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -169,17 +167,13 @@ class LinearChainCRF(nn.Layer):
             emissions, tags, mask = self._validate(emissions, tags, mask, lengths)
             return self._score(emissions, tags, mask, *self._params(emissions.dtype, self._training_penalty()))
 
-    def viterbi_decode(self, emissions, mask=None, lengths=None, backend="auto"):
+    def viterbi_decode(self, emissions, mask=None, lengths=None):
         """Highest-scoring path of each sequence (constraints always applied), without gradient.
 
         Args:
             emissions (Tensor): float ``[batch_size, seq_len, num_labels]``.
             mask (Tensor, optional): ``[batch_size, seq_len]``; see the class docstring.
             lengths (Tensor, optional): int ``[batch_size]``.
-            backend (str): ``"kernel"``: the fused CPU kernel (``crf_kernel``; CPU tensors only);
-                ``"paddle"``: Paddle ops (any device); ``"auto"``: the kernel for CPU tensors when
-                it can be built, otherwise Paddle ops. Both give the same paths (up to exact ties
-                between paths, which they may break differently).
 
         Returns:
             tuple: ``(best_scores, best_paths)``: float32/float64 ``[batch_size]`` and int64
@@ -187,10 +181,7 @@ class LinearChainCRF(nn.Layer):
         """
         with paddle.no_grad(), paddle.amp.auto_cast(enable=False):
             emissions, _, mask = self._validate(emissions, None, mask, lengths)
-            kernel = crf_kernel.for_backend(backend, emissions.place)
             trans, start, end = self._params(emissions.dtype, DECODE_PENALTY if self.constrained else None)
-            if kernel is not None:
-                return tuple(kernel(emissions, mask.astype("int64").sum(axis=1), trans, start, end))
             batch_size, seq_len, num_labels = emissions.shape
             middle = seq_len // 2
             state = self._initial_state(emissions, start, end)  # shape: [2B, 1, L]
@@ -222,6 +213,28 @@ class LinearChainCRF(nn.Layer):
             paths *= mask.numpy()  # 0 at padded steps
         return best_scores, paddle.to_tensor(paths, place=emissions.place)
 
+    def bos_eos_transitions(self):
+        """The decoding scores as the one matrix ``paddle.text.viterbi_decode(potentials,
+        matrix, lengths, include_bos_eos_tag=True)`` reads; that op converts to a static graph.
+
+        The op decodes over K = L + 2 tags: row ``L`` (its EOS tag) holds the end score of each
+        tag, row ``L + 1`` (BOS) the start score, and ``potentials`` are the emissions with two
+        more columns (any finite value, e.g. 0). Entering tag ``L`` or ``L + 1`` costs
+        ``_UNREACHABLE``, so no path goes through them. Constraints are added as in
+        :meth:`viterbi_decode` (``DECODE_PENALTY``). The op runs the plain left-to-right
+        recursion, while :meth:`viterbi_decode` sweeps from both ends, so the two round their
+        float32 sums differently and may break an exact or near-exact tie between two paths
+        differently; otherwise they give the same paths (``tests/models/test_seq_export.py``).
+
+        Returns:
+            Tensor: float32 ``[L + 2, L + 2]``: ``[:L, :L]`` transitions, ``[L, :L]`` end scores,
+            ``[L + 1, :L]`` start scores, ``[:, L:]`` ``_UNREACHABLE``.
+        """
+        trans, start, end = self._params(paddle.float32, DECODE_PENALTY if self.constrained else None)
+        rows = paddle.concat([trans, end.unsqueeze(0), start.unsqueeze(0)])  # shape: [L + 2, L]
+        unreachable = paddle.full([self.num_labels + 2, 2], _UNREACHABLE, dtype="float32")  # shape: [L + 2, 2]
+        return paddle.concat([rows, unreachable], axis=1)  # shape: [L + 2, L + 2]
+
     # ------------------------------------------------------------------ math
 
     def _training_penalty(self):
@@ -231,8 +244,8 @@ class LinearChainCRF(nn.Layer):
         """Transitions ``[L, L]``, start ``[L]`` and end ``[L]`` scores in ``dtype``, with
         ``penalty`` added to the forbidden ones (none if ``penalty`` is None)."""
         params = [self.transitions, self.start_transitions, self.end_transitions]
-        if dtype != paddle.float32:
-            params = [p.astype(dtype) for p in params]
+        # cast each (they are float16 after AMP O2 casts the model's weights)
+        params = [p if p.dtype == dtype else p.astype(dtype) for p in params]
         if penalty is not None:
             allowed = (self.allowed, self.allowed_start, self.allowed_end)
             params = [p + (~a).astype(dtype) * penalty for p, a in zip(params, allowed)]

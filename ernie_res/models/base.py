@@ -15,7 +15,9 @@ four tasks need.
 ``train_strategy()``           the ``TrainStrategy`` the trainer runs each update with
 ``set_final_eval(enabled)``    switch to the (slower) final evaluation, e.g. the VAE's
                                500-sample IW-NLL in ``tools/eval.py``
-``export_spec()``              the tensors a static-graph export takes and returns
+``export_programs()``          ``{name: ExportSpec}``: the static-graph programs a deployment
+                               runs (``engine/export.py``) and the dynamic ``Predictor`` runs
+                               the same way (``engine/runners.py``)
 ===========================  =============================================================
 
 ``TrainStrategy`` is called by the trainer at fixed points of each optimizer update; see its
@@ -101,6 +103,12 @@ class TaskModel(nn.Layer):
     def set_final_eval(self, enabled=True):
         """Use the final (slower, more exact) evaluation; the default has only one."""
 
-    def export_spec(self):
-        """The ``ExportSpec`` of this model; raises ``ExportError`` when it has none."""
+    def export_programs(self):
+        """``{program name: ExportSpec}``: what inference runs, as programs over tensors.
+
+        Most heads have one program, ``"model"``; the text VAE has an encoder and a one-step
+        decoder, whose loop runs in the predictor. Prediction runs these programs whether the
+        model is exported (Paddle Inference) or not (eager), so both paths compute the same
+        thing. Raises ``ExportError`` when the head has none.
+        """
         raise ExportError(f"{type(self).__name__} has no static-graph export yet")

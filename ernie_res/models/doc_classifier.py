@@ -14,7 +14,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ernie_res.config import ConfigError, option
-from ernie_res.layers.attention import MaskedAttentionPooling, masked_mean
+from ernie_res.layers.attention import MaskedAttentionPooling, masked_mean, zero_padded
 from ernie_res.layers.residual import ResidualStack
 from ernie_res.models.base import ExportSpec, ModelConfig, TaskModel
 
@@ -83,6 +83,39 @@ class DocClassifier(TaskModel):
             return masked_mean(states, attention_mask)                       # shape: [N, H]
         return self.token_pool(states, attention_mask)["pooled"]             # shape: [N, H]
 
+    def pool_documents(self, input_ids, attention_mask):
+        """One vector per document from its non-empty windows, for any number of windows.
+
+        Only the windows whose mask is not all zero are encoded (``nonzero`` + ``gather_nd``);
+        their vectors are put back in place by index arithmetic, padding windows get zero
+        vectors, and the chunk pooling ignores them. No step reads a shape or branches, so it
+        traces to one straight-line graph for dynamic B, C and T (the export runs it for every
+        C). With C = 1 it equals ``encode_windows`` of the single windows: pooling over one
+        real window gives it weight exactly 1.
+
+        Args:
+            input_ids (Tensor): int64 ``[B, C, T]``.
+            attention_mask (Tensor): int64 ``[B, C, T]``; every document has a non-empty
+                window.
+
+        Returns:
+            Tensor: float32 ``[B, H]``.
+        """
+        chunk_mask = attention_mask.sum(-1) > 0                              # shape: [B, C]
+        keep = paddle.nonzero(chunk_mask)                                    # shape: [N, 2]
+        enc = self.encode_windows(paddle.gather_nd(input_ids, keep),
+                                  paddle.gather_nd(attention_mask, keep))    # shape: [N, H]
+        # row of enc holding window (b, c): the real windows before it, in row-major order
+        real = chunk_mask.astype("int64")                                    # shape: [B, C]
+        per_doc = real.sum(-1)                                               # shape: [B]
+        before = (paddle.cumsum(per_doc) - per_doc).unsqueeze(-1)            # shape: [B, 1]
+        row = paddle.clip(before + paddle.cumsum(real, axis=-1) - 1, min=0)  # shape: [B, C]
+        vecs = paddle.gather_nd(enc, row.unsqueeze(-1))                      # shape: [B, C, H]
+        vecs = zero_padded(vecs, chunk_mask)                                 # shape: [B, C, H]
+        if self.chunk_pool is not None:
+            return self.chunk_pool(vecs, chunk_mask)["pooled"]               # shape: [B, H]
+        return masked_mean(vecs, chunk_mask)                                 # shape: [B, H]
+
     def forward(self, input_ids, attention_mask, labels=None):
         """Classify documents.
 
@@ -97,44 +130,41 @@ class DocClassifier(TaskModel):
             labels are given, ``loss`` (mean cross entropy, a scalar).
         """
         _check_inputs(input_ids, attention_mask)
-        b, c, t = input_ids.shape
-        flat_ids = input_ids.reshape([b * c, t])                             # shape: [B*C, T]
-        flat_mask = attention_mask.reshape([b * c, t])                       # shape: [B*C, T]
-        chunk_mask = attention_mask.sum(-1) > 0                              # shape: [B, C]
-        if c == 1:
-            vecs = self.encode_windows(flat_ids, flat_mask)                  # shape: [B, H]
-            doc = vecs
+        if input_ids.shape[1] == 1:        # one window each (head_tail, head): the fast path
+            doc = self.encode_windows(input_ids.squeeze(1),
+                                      attention_mask.squeeze(1))             # shape: [B, H]
         else:
-            keep = paddle.nonzero(chunk_mask.reshape([-1])).reshape([-1])   # shape: [N]
-            enc = self.encode_windows(paddle.gather(flat_ids, keep),
-                                      paddle.gather(flat_mask, keep))       # shape: [N, H]
-            h = enc.shape[-1]
-            vecs = paddle.scatter(paddle.zeros([b * c, h], dtype=enc.dtype), keep, enc)
-            vecs = vecs.reshape([b, c, h])                                   # shape: [B, C, H]
-            if self.chunk_pool is not None:
-                doc = self.chunk_pool(vecs, chunk_mask)["pooled"]            # shape: [B, H]
-            else:
-                doc = masked_mean(vecs, chunk_mask)                          # shape: [B, H]
-        logits = self.classifier(self.dropout(doc)).astype("float32")       # shape: [B, K]
+            doc = self.pool_documents(input_ids, attention_mask)             # shape: [B, H]
+        logits = self.logits(doc)                                            # shape: [B, K]
         out = {"logits": logits, "probs": F.softmax(logits, axis=-1)}
         if labels is not None:
             out["loss"] = F.cross_entropy(logits, labels.reshape([-1]))
         return out
 
-    def export_spec(self):
-        """Probabilities from one window per document (``head_tail`` or ``head`` truncation)."""
-        return ExportSpec(layer=_Probs(self),
-                          inputs=(("input_ids", [None, 1, None], "int64"),
-                                  ("attention_mask", [None, 1, None], "int64")),
-                          outputs=("probs",))
+    def logits(self, doc):
+        """float32 ``[B, K]`` class scores of document vectors ``doc`` ``[B, H]``."""
+        return self.classifier(self.dropout(doc)).astype("float32")
+
+    def export_programs(self):
+        """``"model"``: ``probs`` float32 ``[B, K]`` from ``input_ids`` and ``attention_mask``
+        int64 ``[B, C, T]``, for any number of windows C (every truncation mode); the program
+        always runs ``pool_documents``, which equals the forward's one-window fast path."""
+        return {"model": ExportSpec(layer=_Probs(self),
+                                    inputs=(("input_ids", [None, None, None], "int64"),
+                                            ("attention_mask", [None, None, None], "int64")),
+                                    outputs=("probs",))}
 
 
 class _Probs(nn.Layer):
-    """``DocClassifier`` reduced to its probabilities, for the static graph."""
+    """``DocClassifier`` reduced to its probabilities, through ``pool_documents`` whatever C
+    is: the forward's ``C == 1`` branch would trace to a control-flow op holding both paths;
+    this is one path, equal to both."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
     def forward(self, input_ids, attention_mask):
-        return self.model(input_ids, attention_mask)["probs"]
+        _check_inputs(input_ids, attention_mask)
+        doc = self.model.pool_documents(input_ids, attention_mask)          # shape: [B, H]
+        return F.softmax(self.model.logits(doc), axis=-1)                   # shape: [B, K]

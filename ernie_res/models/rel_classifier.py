@@ -27,7 +27,7 @@ import paddle.nn.functional as F
 from ernie_res.config import option
 from ernie_res.layers.attention import EntityAwareAttention, masked_mean
 from ernie_res.layers.residual import ResidualMLP
-from ernie_res.models.base import ModelConfig, TaskModel
+from ernie_res.models.base import ExportSpec, ModelConfig, TaskModel
 
 POOLINGS = ("cls", "entity_start", "entity_mean")
 
@@ -58,8 +58,8 @@ def _gather_positions(states, positions):
     Returns:
         Tensor: ``[B, H]``.
     """
-    b, _, h = states.shape
-    idx = positions.reshape([b, 1, 1]).expand([b, 1, h])                 # shape: [B, 1, H]
+    h = states.shape[-1]
+    idx = positions.reshape([-1, 1, 1]).expand([-1, 1, h])               # shape: [B, 1, H]
     return paddle.take_along_axis(states, idx, axis=1).squeeze(1)        # shape: [B, H]
 
 
@@ -68,7 +68,8 @@ def span_inner_mask(span, seq_len):
 
     Args:
         span (Tensor): int64 ``[B, 2]``, (start marker, end marker) positions.
-        seq_len (int): T.
+        seq_len (int or Tensor): T; a 0-D integer tensor (``paddle.shape(x)[1]``) when T is a
+            dynamic dimension of a traced graph.
     Returns:
         Tensor: bool ``[B, T]``.
     """
@@ -113,8 +114,8 @@ class RelClassifier(TaskModel):
             else None
         self.classifier = nn.Linear(hidden, num_labels)
 
-    @staticmethod
-    def _validate(input_ids, attention_mask, e1_span, e2_span, labels):
+    @paddle.jit.not_to_static
+    def _validate(self, input_ids, attention_mask, e1_span, e2_span, labels):
         if input_ids.ndim != 2:
             raise ValueError(f"RelClassifier: expected input_ids of shape [batch_size, seq_len],"
                              f" got {list(input_ids.shape)}")
@@ -124,6 +125,12 @@ class RelClassifier(TaskModel):
                              f"{list(input_ids.shape)} (as input_ids), got "
                              f"{list(attention_mask.shape)}")
         for name, span in (("e1_span", e1_span), ("e2_span", e2_span)):
+            if span is None and self.config.pooling == "cls":      # [CLS] alone: not read
+                continue
+            if span is None:
+                raise ValueError(f"RelClassifier: expected {name} (pooling="
+                                 f"{self.config.pooling} reads the entity marker positions), "
+                                 f"got None")
             if list(span.shape) != [b, 2]:
                 raise ValueError(f"RelClassifier: expected {name} of shape [batch_size, 2] = "
                                  f"[{b}, 2] (start and end marker positions), got "
@@ -135,25 +142,25 @@ class RelClassifier(TaskModel):
             raise ValueError(f"RelClassifier: expected labels of shape [batch_size] = [{b}], "
                              f"got {list(labels.shape)}")
 
-    def features(self, input_ids, attention_mask, e1_span, e2_span):
+    def features(self, input_ids, attention_mask, e1_span=None, e2_span=None):
         """The fused relation vector before the classifier.
 
         Args:
             input_ids (Tensor): int64 ``[B, T]`` word pieces with the four markers.
             attention_mask (Tensor): int64 ``[B, T]``, 1 for real tokens.
             e1_span, e2_span (Tensor): int64 ``[B, 2]``, positions of each entity's start and
-                end marker in ``input_ids``.
+                end marker in ``input_ids``; not read (may be None) with ``pooling=cls``.
         Returns:
             dict: ``hidden`` float32 ``[B, H]``; ``entities`` ``[B, Q, H]`` (the attention
             queries: e1 and e2, or [CLS] when pooling=cls).
         """
         states = self.encoder(input_ids, attention_mask=attention_mask)[0]  # shape: [B, T, H]
-        t = states.shape[1]
         cls = states[:, 0]                                                   # shape: [B, H]
         if self.config.pooling == "entity_start":
             ents = [_gather_positions(states, e1_span[:, 0]),
                     _gather_positions(states, e2_span[:, 0])]                # 2 x [B, H]
         elif self.config.pooling == "entity_mean":
+            t = paddle.shape(states)[1]        # T as a tensor: right when T is dynamic too
             ents = [masked_mean(states, span_inner_mask(e1_span, t)),
                     masked_mean(states, span_inner_mask(e2_span, t))]        # 2 x [B, H]
         else:
@@ -169,13 +176,14 @@ class RelClassifier(TaskModel):
             h = self.residual(h)                                             # shape: [B, H]
         return {"hidden": h, "entities": queries}
 
-    def forward(self, input_ids, attention_mask, e1_span, e2_span, labels=None):
+    def forward(self, input_ids, attention_mask, e1_span=None, e2_span=None, labels=None):
         """Classify the relation between the two marked entities.
 
         Args:
             input_ids (Tensor): int64 ``[B, T]``.
             attention_mask (Tensor): int64 ``[B, T]``, 1 for real tokens.
-            e1_span, e2_span (Tensor): int64 ``[B, 2]`` marker positions (start, end).
+            e1_span, e2_span (Tensor): int64 ``[B, 2]`` marker positions (start, end);
+                optional with ``pooling=cls``, which does not read them.
             labels (Tensor, optional): int64 ``[B]`` class ids.
         Returns:
             dict: ``logits`` float32 ``[B, K]``, ``probs`` float32 ``[B, K]`` and, with labels,
@@ -188,3 +196,26 @@ class RelClassifier(TaskModel):
         if labels is not None:
             out["loss"] = F.cross_entropy(logits, labels.reshape([-1]))
         return out
+
+    def export_programs(self):
+        """``"model"``: ``probs`` float32 ``[B, K]`` from the inputs ``RelTask.collate`` gives:
+        ``input_ids``, ``attention_mask`` int64 ``[B, T]`` and the entity marker positions
+        ``e1_span``, ``e2_span`` int64 ``[B, 2]``. With ``pooling=cls`` the spans do not reach
+        the output, and a saved program may not take an input it does not use (Paddle prunes
+        it and refuses the feed), so that ablation's program takes the first two only."""
+        inputs = (("input_ids", [None, None], "int64"), ("attention_mask", [None, None], "int64"))
+        if self.config.pooling != "cls":
+            inputs += (("e1_span", [None, 2], "int64"), ("e2_span", [None, 2], "int64"))
+        return {"model": ExportSpec(layer=_Probs(self), inputs=inputs, outputs=("probs",))}
+
+
+class _Probs(nn.Layer):
+    """``RelClassifier`` reduced to its probabilities, for the static graph; the spans are
+    absent with ``pooling=cls`` (see ``export_programs``)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, e1_span=None, e2_span=None):
+        return self.model(input_ids, attention_mask, e1_span, e2_span)["probs"]

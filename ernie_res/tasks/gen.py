@@ -16,7 +16,8 @@ from ernie_res.data.sentences import read_sentence_inputs, read_sentences
 from ernie_res.layers.vae import gaussian_kl
 from ernie_res.metrics.vae import VAEMetric
 from ernie_res.models import build_model
-from ernie_res.models.generation import decode_latents, sample
+from ernie_res.models.generation import (BEAM_SIZE, LayerRunner, StepDecoder, decode_latents,
+                                         sample)
 from ernie_res.tasks.base import DataConfig, Task, no_examples
 
 MODES = ("sample", "reconstruct", "interpolate")
@@ -110,21 +111,30 @@ class GenTask(Task):
         text = self.tokenizer.convert_tokens_to_string(self.tokenizer.convert_ids_to_tokens(ids))
         return " ".join(text.split())
 
-    def _decode_len(self, model):
+    def _decode_len(self, model_config):
         """Tokens to generate at most: ``Data.max_seq_len``, within the Transformer
         decoder's ``Model.max_len`` positions."""
-        if model.config.decoder == "transformer":
-            return min(self.data_cfg.max_seq_len, model.config.max_len)
+        if model_config.decoder == "transformer":
+            return min(self.data_cfg.max_seq_len, model_config.max_len)
         return self.data_cfg.max_seq_len
 
+    def _step_decoder(self, runner):
+        return StepDecoder(runner, self.tokenizer.cls_token_id, self.tokenizer.sep_token_id)
+
     def log_eval_visuals(self, vdl, metric, step, model):
+        """The KL per latent dimension, five sentences sampled from the prior (drawn from
+        ``Global.seed`` and the step, not from Paddle's generator, so training's random stream
+        is left alone) and the posterior means."""
         if metric.num_sentences == 0 or model.config.latent_size == 0:
             return
         mu, logvar = metric.mu, metric.logvar
         kl_dims = gaussian_kl(paddle.to_tensor(mu), paddle.to_tensor(logvar)).numpy().mean(0)
         vdl.histogram("eval/kl_per_dim", kl_dims, step)
-        z = paddle.randn([5, model.config.latent_size])
-        texts = [self.detok(s) for s in sample(model, z, 5, self._decode_len(model))]
+        rng = np.random.default_rng([self.config.Global.seed % 2 ** 32, step])
+        z = rng.standard_normal((5, model.config.latent_size), dtype=np.float32)
+        seqs = sample(self._step_decoder(LayerRunner(model)), z, 5,
+                      self._decode_len(model.config), rng)
+        texts = [self.detok(s) for s in seqs]
         vdl.text("eval/samples", "\n\n".join(f"{i + 1}. {t}" for i, t in enumerate(texts)), step)
         model.train()
         vdl.embeddings(f"eval/posterior_means_step{step}", mu[:500],
@@ -147,75 +157,83 @@ class GenTask(Task):
             return [examples[k // steps].get("line") for k in range(len(records))]
         return super().record_lines(examples, records, options)
 
-    def _encode_means(self, model, examples, batch_size):
-        """Posterior means ``[N, Z]`` of the examples, encoded ``batch_size`` at a time."""
+    def _encode_means(self, runner, examples, batch_size):
+        """Posterior means ``[N, Z]`` float32 of the examples (the ``encoder`` program),
+        encoded ``batch_size`` at a time."""
         means = []
-        with paddle.no_grad():
-            for start in range(0, len(examples), batch_size):
-                chunk = examples[start:start + batch_size]
-                batch = self.collate([{"input_ids": self.encode_text(e["text"])[0], "index": i}
-                                      for i, e in enumerate(chunk)])
-                mu, _ = model.encode(paddle.to_tensor(batch["input_ids"]),
-                                     paddle.to_tensor(batch["attention_mask"]))
-                means.append(mu)
-        return means[0] if len(means) == 1 else paddle.concat(means)
+        for start in range(0, len(examples), batch_size):
+            chunk = examples[start:start + batch_size]
+            batch = self.collate([{"input_ids": self.encode_text(e["text"])[0], "index": i}
+                                  for i, e in enumerate(chunk)])
+            means.append(runner.run("encoder", batch)["mu"])
+        return np.concatenate(means).astype(np.float32)
 
-    def predict(self, model, examples, opts):
+    def predict(self, runner, examples, opts):
         """Records for ``tools/infer.py --mode sample|reconstruct|interpolate``: sampled
         sentences, reconstructions of the input sentences, or points on the line between the
         posterior means of consecutive input sentences.
 
-        The model sees at most ``batch_size`` sentences (default ``Train.eval_batch_size``) at a
-        time, to encode and to decode, so memory does not grow with the input. A run that fits
-        one batch draws exactly what it drew before batching; a sampled run over more lines
-        draws its random numbers batch by batch.
+        ``runner`` runs the model's ``encoder`` and ``decoder_step`` programs (eager or Paddle
+        Inference); the decoding loop runs here (``models/generation.py``), so both give the
+        same sentences. What the model is (latent size, decoder) comes from ``Model`` of the
+        task's config, the one the programs were built from.
+
+        The programs see at most ``batch_size`` rows (default ``Train.eval_batch_size``) at a
+        time, to encode and to decode (beam search: ``batch_size // beam_size`` sentences of
+        ``beam_size`` hypotheses), so memory does not grow with the input. Random draws (the
+        prior's z, sampled tokens) come from a NumPy generator seeded with ``seed`` (default
+        0): z for all samples first, then the tokens batch by batch, so a sampled run that fits
+        one batch draws the same whatever ``batch_size`` is.
         """
         mode = opts.get("mode") or "sample"
         if mode not in MODES:
             raise ValueError(f"GEN: --mode must be one of {list(MODES)}, got {mode!r}")
-        paddle.seed(opts.get("seed") or 0)
-        model.eval()
-        z_size = model.config.latent_size
+        c = self.config.Model
         dec = {k: opts[k] for k in ("decoding", "temperature", "top_p", "beam_size")
                if opts.get(k) is not None}
         if opts.get("sample_top_k") is not None:
             dec["top_k"] = opts["sample_top_k"]
-        max_len = opts.get("max_len") or self._decode_len(model)
-        if model.config.decoder == "transformer" and max_len > model.config.max_len:
+        max_len = opts.get("max_len") or self._decode_len(c)
+        if c.decoder == "transformer" and max_len > c.max_len:
             raise ValueError(f"GEN: --max_len: expected at most the decoder's Model.max_len = "
-                             f"{model.config.max_len}, got {max_len}")
+                             f"{c.max_len}, got {max_len}")
         batch_size = opts.get("batch_size") or self.config.Train.eval_batch_size
+        rng = np.random.default_rng((opts.get("seed") or 0) % 2 ** 64)
+        beam = dec.get("decoding") == "beam"
+        per_call = max(1, batch_size // dec.get("beam_size", BEAM_SIZE)) if beam else batch_size
 
         def decode(z, n):
             """Word-piece ids of ``n`` sentences from ``z [n, Z]`` (None: the LM), in batches."""
-            if z is None and dec.get("decoding") == "beam":
-                return decode_latents(model, None, n, max_len, **dec)   # one deterministic beam
+            decoder = self._step_decoder(runner)
+            if z is None and beam:
+                return decode_latents(decoder, None, n, max_len, rng=rng, **dec)  # one beam
             seqs = []
-            for start in range(0, n, batch_size):
-                k = min(batch_size, n - start)
+            for start in range(0, n, per_call):
+                k = min(per_call, n - start)
                 zs = None if z is None else z[start:start + k]
-                seqs += decode_latents(model, zs, k, max_len, **dec)
+                seqs += decode_latents(decoder, zs, k, max_len, rng=rng, **dec)
             return seqs
 
         if mode == "sample":
             n = opts.get("num_samples") or 10
-            z = paddle.randn([n, z_size]) if z_size else None
+            z = rng.standard_normal((n, c.latent_size), dtype=np.float32) if c.latent_size \
+                else None
             return [{"id": f"sample:{i + 1}", "text": self.detok(s)}
                     for i, s in enumerate(decode(z, n))]
-        if z_size == 0:
+        if c.latent_size == 0:
             raise ValueError(f"GEN: --mode {mode} needs a latent space; this is the LM baseline")
         if not examples:
             raise ValueError(f"GEN: --mode {mode} needs --input sentences")
         if mode == "interpolate" and len(examples) < 2:
             raise ValueError("GEN: --mode interpolate needs at least two input sentences")
-        mu = self._encode_means(model, examples, batch_size)
+        mu = self._encode_means(runner, examples, batch_size)                # shape: [N, Z]
         if mode == "reconstruct":
             return [{"id": e["id"], "input": e["text"], "text": self.detok(s)}
                     for e, s in zip(examples, decode(mu, len(examples)))]
         steps = opts.get("steps") or 5
+        t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]             # shape: [S, 1]
         records = []
         for a in range(len(examples) - 1):
-            t = paddle.linspace(0, 1, steps).unsqueeze(-1)                  # shape: [S, 1]
             z = (1 - t) * mu[a:a + 1] + t * mu[a + 1:a + 2]                  # shape: [S, Z]
             records += [{"id": f"{examples[a]['id']}->{examples[a + 1]['id']}:{k}",
                          "alpha": round(float(t[k, 0]), 4), "text": self.detok(s)}

@@ -8,7 +8,7 @@ import numpy as np
 import paddle
 import pytest
 
-from ernie_res.layers.crf import NEG_PENALTY, LinearChainCRF, allowed_transitions
+from ernie_res.layers.crf import DECODE_PENALTY, NEG_PENALTY, LinearChainCRF, allowed_transitions
 
 IOB2_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 BIOES_LABELS = ["O", "B-X", "I-X", "E-X", "S-X"]
@@ -70,13 +70,6 @@ def tensors(*arrays):
     return [paddle.to_tensor(array) for array in arrays]
 
 
-@pytest.fixture(params=["kernel", "paddle"])
-def backend(request):
-    """Each decoding test runs on both Viterbi implementations: the fused CPU kernel
-    (csrc/crf_viterbi.cc) and the Paddle ops."""
-    return request.param
-
-
 # ----------------------------------------------------------------------------- allowed_transitions
 
 
@@ -84,15 +77,14 @@ def backend(request):
 
 
 @pytest.mark.parametrize("seed, seq_len, num_labels", [(0, 1, 5), (1, 2, 4), (2, 3, 5), (3, 4, 3), (4, 4, 5)])
-def test_log_partition_and_viterbi_match_brute_force(seed, seq_len, num_labels, backend):
+def test_log_partition_and_viterbi_match_brute_force(seed, seq_len, num_labels):
     rng = np.random.default_rng(seed)
     crf, params = make_crf(num_labels, rng)
     emissions = rng.normal(0, 3, [4, seq_len, num_labels])
     lengths = rng.integers(1, seq_len + 1, [4])
     lengths[0] = seq_len
     log_z = crf.log_partition(*tensors(emissions), lengths=paddle.to_tensor(lengths)).numpy()
-    best_scores, best_paths = crf.viterbi_decode(*tensors(emissions), lengths=paddle.to_tensor(lengths),
-                                                 backend=backend)
+    best_scores, best_paths = crf.viterbi_decode(*tensors(emissions), lengths=paddle.to_tensor(lengths))
     assert best_paths.dtype == paddle.int64 and best_paths.shape == [4, seq_len]
     for b, n in enumerate(lengths):
         expected_log_z, expected_best, expected_path = brute_force(emissions[b], n, params)
@@ -131,7 +123,7 @@ def test_score_is_the_hand_sum_and_probabilities_sum_to_one():
     np.testing.assert_allclose(nll, log_z - scores, rtol=1e-12)
 
 
-def test_padding_with_garbage_changes_nothing_and_batch_equals_per_example(backend):
+def test_padding_with_garbage_changes_nothing_and_batch_equals_per_example():
     rng = np.random.default_rng(7)
     crf, _ = make_crf(4, rng)
     lengths = [3, 1, 2]
@@ -145,11 +137,11 @@ def test_padding_with_garbage_changes_nothing_and_batch_equals_per_example(backe
     em = paddle.to_tensor(emissions, stop_gradient=False)
     nll = crf.nll(em, paddle.to_tensor(tags), lengths=paddle.to_tensor(lengths), reduction="none")
     nll.sum().backward()
-    scores, paths = crf.viterbi_decode(em, lengths=paddle.to_tensor(lengths), backend=backend)
+    scores, paths = crf.viterbi_decode(em, lengths=paddle.to_tensor(lengths))
     grad = em.grad.numpy()
     for b, n in enumerate(lengths):
         alone = crf.nll(*tensors(pieces[b][None], gold[b][None]), reduction="none")
-        alone_score, alone_path = crf.viterbi_decode(*tensors(pieces[b][None]), backend=backend)
+        alone_score, alone_path = crf.viterbi_decode(*tensors(pieces[b][None]))
         np.testing.assert_allclose(nll.numpy()[b], alone.numpy()[0], rtol=1e-12)
         np.testing.assert_allclose(scores.numpy()[b], alone_score.numpy()[0], rtol=1e-12)
         np.testing.assert_array_equal(paths.numpy()[b, :n], alone_path.numpy()[0])
@@ -203,7 +195,7 @@ def test_nll_gradient_wrt_crf_parameters_matches_finite_differences(name):
 
 
 @pytest.mark.parametrize("labels, scheme", [(IOB2_LABELS, "IOB2"), (BIOES_LABELS, "BIOES")])
-def test_constrained_viterbi_only_yields_valid_paths(labels, scheme, backend):
+def test_constrained_viterbi_only_yields_valid_paths(labels, scheme):
     rng = np.random.default_rng(10)
     constraints = allowed_transitions(labels, scheme)
     crf, _ = make_crf(len(labels), rng, constraints=constraints)
@@ -212,30 +204,30 @@ def test_constrained_viterbi_only_yields_valid_paths(labels, scheme, backend):
         mine.set_value(theirs)
     emissions = tensors(rng.normal(0, 3, [300, 6, len(labels)]))[0]
     lengths = paddle.to_tensor(rng.integers(1, 7, [300]))
-    _, paths = crf.viterbi_decode(emissions, lengths=lengths, backend=backend)
-    _, free_paths = free.viterbi_decode(emissions, lengths=lengths, backend=backend)
+    _, paths = crf.viterbi_decode(emissions, lengths=lengths)
+    _, free_paths = free.viterbi_decode(emissions, lengths=lengths)
     for row, n in zip(paths.numpy(), lengths.numpy()):
         assert is_valid(row[:n], labels, scheme), [labels[i] for i in row[:n]]
     assert not all(is_valid(row[:n], labels, scheme) for row, n in zip(free_paths.numpy(), lengths.numpy()))
 
 
-def test_constrained_viterbi_stays_valid_for_emissions_of_1e4(backend):
+def test_constrained_viterbi_stays_valid_for_emissions_of_1e4():
     rng = np.random.default_rng(17)
     crf, _ = make_crf(5, rng, constraints=allowed_transitions(BIOES_LABELS, "BIOES"))
     emissions = paddle.to_tensor(rng.choice([-1e4, 1e4], size=[200, 5, 5]).astype("float32"))
-    _, paths = crf.viterbi_decode(emissions, backend=backend)
+    _, paths = crf.viterbi_decode(emissions)
     assert all(is_valid(row, BIOES_LABELS, "BIOES") for row in paths.numpy())
 
 
 @pytest.mark.parametrize("labels, scheme", [(IOB2_LABELS, "IOB2"), (BIOES_LABELS, "BIOES")])
-def test_constrained_viterbi_and_training_match_brute_force_over_valid_paths(labels, scheme, backend):
+def test_constrained_viterbi_and_training_match_brute_force_over_valid_paths(labels, scheme):
     rng = np.random.default_rng(11)
     constraints = allowed_transitions(labels, scheme)
     crf, params = make_crf(len(labels), rng, constraints=constraints, constrain_training=True)
     emissions = rng.normal(0, 3, [5, 4, len(labels)])
     lengths = np.array([4, 4, 3, 2, 1])
     em, lengths_t = tensors(emissions, lengths)
-    scores, paths = crf.viterbi_decode(em, lengths=lengths_t, backend=backend)
+    scores, paths = crf.viterbi_decode(em, lengths=lengths_t)
     log_z = crf.log_partition(em, lengths=lengths_t).numpy()
     for b, n in enumerate(lengths):
         valid = lambda path: is_valid(path, labels, scheme)  # noqa: E731
@@ -262,7 +254,7 @@ def test_constraints_apply_to_training_only_when_asked():
 # ----------------------------------------------------------------------------- numerics and layer
 
 
-def test_stable_for_emissions_of_1e4(backend):
+def test_stable_for_emissions_of_1e4():
     rng = np.random.default_rng(13)
     crf, _ = make_crf(5, rng)
     emissions = (rng.choice([-1e4, 1e4], size=[4, 6, 5]) + rng.normal(size=[4, 6, 5])).astype("float32")
@@ -276,10 +268,10 @@ def test_stable_for_emissions_of_1e4(backend):
     np.testing.assert_allclose(log_z.numpy(), reference.numpy(), rtol=1e-6)
     assert np.isfinite(em.grad.numpy()).all() and np.isfinite(crf.transitions.grad.numpy()).all()
     assert (nll.numpy() > -1e-2).all()
-    assert np.isfinite(crf.viterbi_decode(em, backend=backend)[0].numpy()).all()
+    assert np.isfinite(crf.viterbi_decode(em)[0].numpy()).all()
 
 
-def test_float16_emissions_are_computed_in_float32(backend):
+def test_float16_emissions_are_computed_in_float32():
     rng = np.random.default_rng(14)
     crf, _ = make_crf(3, rng)
     emissions, tags = rng.normal(size=[2, 3, 3]).astype("float16"), paddle.to_tensor(rng.integers(0, 3, [2, 3]))
@@ -287,7 +279,29 @@ def test_float16_emissions_are_computed_in_float32(backend):
     full = crf(paddle.to_tensor(emissions.astype("float32")), tags)
     assert half.dtype == paddle.float32 and half.shape == []
     assert float(half) == float(full)
-    assert crf.viterbi_decode(paddle.to_tensor(emissions), backend=backend)[0].dtype == paddle.float32
+    assert crf.viterbi_decode(paddle.to_tensor(emissions))[0].dtype == paddle.float32
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_float16_parameters_are_computed_in_float32(constrained):
+    """AMP O2 casts the model's floating-point weights to float16 (on a GPU; done by hand
+    here): every method, and the matrix for ``paddle.text.viterbi_decode``, still work in
+    float32 on float32 emissions, with the float16-rounded parameters."""
+    rng = np.random.default_rng(20)
+    constraints = allowed_transitions(["O", "B-A", "I-A"], "IOB2") if constrained else None
+    crf, _ = make_crf(3, rng, constraints=constraints)
+    emissions, tags = tensors(rng.normal(size=[2, 4, 3]).astype("float32"), rng.integers(0, 3, [2, 4]))
+    half = LinearChainCRF(3, constraints=constraints)
+    for mine, theirs in zip(half.parameters(), crf.parameters()):
+        mine.set_value(theirs.astype("float16").astype("float32"))
+    want = (half.nll(emissions, tags).numpy(), half.viterbi_decode(emissions)[1].numpy(),
+            half.bos_eos_transitions().numpy())
+    half._to_impl(dtype="float16", floating_only=True, include_sublayers=True)
+    assert [p.dtype for p in half.parameters()] == [paddle.float16] * 3
+    got = (half.nll(emissions, tags), half.viterbi_decode(emissions)[1], half.bos_eos_transitions())
+    assert got[0].dtype == got[2].dtype == paddle.float32
+    for value, expected in zip(got, want):
+        np.testing.assert_array_equal(value.numpy(), expected)
 
 
 def test_forward_is_the_mean_nll_and_reductions():
@@ -394,3 +408,44 @@ def test_paddlenlp_crf_loss_uses_transposed_transitions():
         np.testing.assert_allclose(mine[b], right, rtol=1e-5)
         np.testing.assert_allclose(theirs[b], transposed, rtol=1e-5)
         assert abs(theirs[b] - right) > 1e-2
+
+
+# ----------------------------------------------------------------------------- static-graph decoding
+
+
+def test_bos_eos_transitions_lay_out_the_matrix_of_paddle_viterbi_decode():
+    """Rows L and L + 1 are the op's EOS and BOS tags (end and start scores); entering either
+    is unreachable; forbidden moves get the decoding penalty, as in ``viterbi_decode``."""
+    rng = np.random.default_rng(18)
+    crf, (trans, start, end) = make_crf(5, rng, constraints=allowed_transitions(IOB2_LABELS, "IOB2"))
+    allowed, allowed_start, allowed_end = allowed_transitions(IOB2_LABELS, "IOB2")
+    matrix = crf.bos_eos_transitions().numpy()
+    assert matrix.shape == (7, 7) and matrix.dtype == np.float32
+    np.testing.assert_allclose(matrix[:5, :5], np.where(allowed, trans, trans + DECODE_PENALTY), rtol=1e-7)
+    np.testing.assert_allclose(matrix[5, :5], np.where(allowed_end, end, end + DECODE_PENALTY), rtol=1e-7)
+    np.testing.assert_allclose(matrix[6, :5], np.where(allowed_start, start, start + DECODE_PENALTY), rtol=1e-7)
+    assert (matrix[:, 5:] <= -1e29).all()
+    free, (_, free_start, free_end) = make_crf(5, rng)  # unconstrained: the scores as they are
+    np.testing.assert_array_equal(free.bos_eos_transitions().numpy()[5:, :5], np.stack([free_end, free_start]))
+
+
+@pytest.mark.parametrize("labels, scheme", [(IOB2_LABELS, "IOB2"), (BIOES_LABELS, "BIOES"), (None, None)])
+def test_paddle_viterbi_decode_with_bos_eos_transitions_matches_brute_force(labels, scheme):
+    """``paddle.text.viterbi_decode(emissions + two zero columns, bos_eos_transitions(), lengths)``
+    finds the best (valid) path; start and end scores of +-15 decide many of them."""
+    rng = np.random.default_rng(19)
+    constraints = allowed_transitions(labels, scheme) if labels else None
+    crf, params = make_crf(5, rng, constraints=constraints)
+    crf.start_transitions.set_value(rng.uniform(-15, 15, [5]).astype("float32"))
+    crf.end_transitions.set_value(rng.uniform(-15, 15, [5]).astype("float32"))
+    params[1:] = [crf.start_transitions.numpy().astype(np.float64), crf.end_transitions.numpy().astype(np.float64)]
+    lengths = np.array([4, 1, 3, 2, 4, 1, 2, 3])
+    emissions = rng.normal(0, 3, [8, 4, 5]).astype("float32")
+    potentials = np.concatenate([emissions, np.zeros([8, 4, 2], "float32")], axis=2)
+    scores, paths = paddle.text.viterbi_decode(*tensors(potentials), crf.bos_eos_transitions(),
+                                               paddle.to_tensor(lengths), include_bos_eos_tag=True)
+    keep = (lambda path: is_valid(path, labels, scheme)) if labels else None
+    for b, n in enumerate(lengths):
+        _, best, path = brute_force(emissions[b].astype(np.float64), n, params, keep=keep)
+        np.testing.assert_array_equal(paths.numpy()[b, :n], path)
+        np.testing.assert_allclose(scores.numpy()[b], best, rtol=1e-5)

@@ -37,3 +37,84 @@ def test_transformer_uses_the_memory_and_rejects_long_inputs():
         build_decoder("transformer", 8, 1, 3, 0.0, 4)
     with pytest.raises(ValueError, match="expected 'gru' or 'transformer'"):
         build_decoder("lstm", 8, 1, 2, 0.0, 4)
+
+
+@pytest.mark.parametrize("memory", [True, False])
+def test_gru_steps_equal_the_whole_sequence(memory):
+    """Decoding one input at a time from ``initial_state`` gives the teacher-forced states."""
+    paddle.seed(0)
+    dec = build_decoder("gru", 8, 2, 2, 0.0, 16)
+    dec.eval()
+    x = paddle.randn([3, 5, 8])
+    mem = paddle.randn([3, 8]) if memory else None
+    whole = dec(x, mem, paddle.ones([3, 5], dtype="int64")).numpy()
+    state = dec.initial_state(mem, x)
+    assert state.shape == [2, 3, 8]
+    if not memory:
+        assert not state.numpy().any()
+    steps = []
+    for t in range(5):
+        out, state = dec.step(x[:, t:t + 1], state)
+        steps.append(out.numpy()[:, 0])
+    np.testing.assert_allclose(np.stack(steps, 1), whole, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(state.numpy()[-1], whole[:, -1], rtol=0, atol=1e-6)
+
+
+def test_transformer_traces_with_a_dynamic_length():
+    """The masks come from ``arange`` comparisons and the length check runs in Python, so the
+    decoder traces with dynamic batch and length and gives the dynamic graph's states."""
+    paddle.seed(0)
+    dec = build_decoder("transformer", 8, 1, 2, 0.0, 6)
+    dec.eval()
+
+    class WithoutMemory(paddle.nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dec = dec
+
+        def forward(self, x, mask):
+            return self.dec(x, None, mask)
+
+    static = paddle.jit.to_static(
+        WithoutMemory(), full_graph=True,
+        input_spec=[paddle.static.InputSpec([None, None, 8], "float32"),
+                    paddle.static.InputSpec([None, None], "int64")])
+    for b, t in ((2, 3), (1, 6)):
+        x, mask = paddle.randn([b, t, 8]), paddle.ones([b, t], dtype="int64")
+        mask[0, -1] = 0
+        with paddle.no_grad():
+            traced = static(x, mask).numpy()
+        np.testing.assert_allclose(traced, dec(x, None, mask).numpy(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["gru", "transformer"])
+def test_no_mask_means_every_position_is_real(kind):
+    paddle.seed(0)
+    dec = build_decoder(kind, 8, 2, 2, 0.0, 16)
+    dec.eval()
+    x, mem = paddle.randn([2, 5, 8]), paddle.randn([2, 8])
+    np.testing.assert_array_equal(dec(x, mem).numpy(),
+                                  dec(x, mem, paddle.ones([2, 5], dtype="int64")).numpy())
+
+
+@pytest.mark.parametrize("memory", [True, False])
+def test_transformer_steps_with_a_cache_equal_the_whole_sequence(memory):
+    """Reading one position at a time, with the keys and values of the earlier ones cached,
+    gives the causal teacher-forced states; the cache grows by one position per step."""
+    paddle.seed(0)
+    dec = build_decoder("transformer", 8, 2, 2, 0.0, 16)
+    dec.eval()
+    x = paddle.randn([3, 5, 8])
+    mem = paddle.randn([3, 8]) if memory else None
+    whole = dec(x, mem).numpy()
+    assert dec.cache_shape() == [2, None, 2, None, 4]
+    keys = values = paddle.zeros([2, 3, 2, 0, 4])
+    steps = []
+    for t in range(5):
+        out, keys, values = dec.step(x[:, t:t + 1], mem, keys, values)
+        assert keys.shape == values.shape == [2, 3, 2, t + 1, 4]
+        steps.append(out.numpy()[:, 0])
+    np.testing.assert_allclose(np.stack(steps, 1), whole, rtol=0, atol=1e-5)
+    full = paddle.zeros([2, 3, 2, 16, 4])
+    with pytest.raises(ValueError, match="expected at most 16 positions, got 17"):
+        dec.step(x[:, :1], mem, full, full)

@@ -46,9 +46,9 @@ def test_set_final_eval_is_a_no_op():
     assert all((after[k].numpy() == v).all() for k, v in before.items())
 
 
-def test_export_spec_default_raises_with_the_class_name():
+def test_export_programs_default_raises_with_the_class_name():
     with pytest.raises(ExportError, match="^Plain has no static-graph export yet$"):
-        Plain().export_spec()
+        Plain().export_programs()
     assert issubclass(ExportError, ValueError)
 
 

@@ -1,5 +1,6 @@
 """DocClassifier on the tiny ERNIE: outputs, loss and gradients, determinism, chunked
-documents with padding windows, and its static-graph export spec."""
+documents with padding windows, the any-number-of-windows path the export runs, and the
+export spec (tests/models/test_doc_export.py runs the exported program)."""
 import numpy as np
 import paddle
 import pytest
@@ -122,19 +123,47 @@ def test_token_pooling_variants(tiny_ernie, pooling):
     assert model(ids, mask)["logits"].shape == [2, K]
 
 
-def test_export_spec_layer_returns_the_probabilities(tiny_ernie):
+def test_export_program_layer_returns_the_probabilities(tiny_ernie):
     model = make(tiny_ernie)
     model.eval()
-    spec = model.export_spec()
+    programs = model.export_programs()
+    assert list(programs) == ["model"]
+    spec = programs["model"]
     assert isinstance(spec, ExportSpec)
-    assert spec.inputs == (("input_ids", [None, 1, None], "int64"),
-                           ("attention_mask", [None, 1, None], "int64"))
+    assert spec.inputs == (("input_ids", [None, None, None], "int64"),
+                           ("attention_mask", [None, None, None], "int64"))
     assert spec.outputs == ("probs",)
-    ids, mask = docs([[9], [4]], 9)
-    got = spec.layer(ids, mask)
-    assert isinstance(got, paddle.Tensor)
-    np.testing.assert_allclose(got.numpy(), model(ids, mask)["probs"].numpy(), rtol=1e-6)
+    for lengths in ([[9], [4]], [[9, 4, 6], [5, 0, 0], [7, 8, 0]]):    # C = 1, C = 3 padded
+        ids, mask = docs(lengths, 9)
+        got = spec.layer(ids, mask)
+        assert isinstance(got, paddle.Tensor)
+        np.testing.assert_allclose(got.numpy(), model(ids, mask)["probs"].numpy(), rtol=0,
+                                   atol=1e-6)
     assert any(p is q for p, q in zip(spec.layer.parameters(), model.parameters()))
+    with pytest.raises(ValueError, match=r"expected input_ids and attention_mask of shape "
+                                         r"\[batch_size, num_chunks, seq_len\], got \[1, 5\]"):
+        spec.layer(ids[:1, 0, :5], mask[:1, 0, :5])
+
+
+@pytest.mark.parametrize("chunk_pooling", ["attention", "mean"])
+def test_pool_documents_with_one_window_is_the_fast_path(tiny_ernie, chunk_pooling):
+    """The export's single path, at C = 1, gives each window weight 1: the same vectors."""
+    model = make(tiny_ernie, chunk_pooling=chunk_pooling)
+    model.eval()
+    ids, mask = docs([[9], [4], [7]], 9)
+    fast = model.encode_windows(ids[:, 0], mask[:, 0]).numpy()
+    np.testing.assert_allclose(model.pool_documents(ids, mask).numpy(), fast, rtol=0, atol=1e-6)
+
+
+def test_pool_documents_puts_each_window_back_in_place(tiny_ernie):
+    """Window vectors land at their (document, window) slot whatever the padding pattern."""
+    model = make(tiny_ernie, chunk_pooling="mean")
+    model.eval()
+    ids, mask = docs([[0, 6, 0, 9], [5, 0, 0, 0], [8, 7, 4, 0]], 9)   # gaps before windows
+    got = model.pool_documents(ids, mask).numpy()
+    for b, real in enumerate(([1, 3], [0], [0, 1, 2])):
+        vecs = model.encode_windows(ids[b, real], mask[b, real]).numpy()
+        np.testing.assert_allclose(got[b], vecs.mean(0), rtol=1e-5, atol=1e-6)
 
 
 def test_bad_inputs_and_configs(tiny_ernie):

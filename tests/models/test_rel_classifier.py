@@ -1,11 +1,13 @@
-"""RelClassifier: shapes for every ablation, entity pooling against hand computation, checks."""
+"""RelClassifier: shapes for every ablation, entity pooling against hand computation, checks,
+and the export spec."""
 import itertools
 
 import numpy as np
 import paddle
 import pytest
 
-from ernie_res.models.rel_classifier import (RelClassifier, RelClassifierConfig,
+from ernie_res.models.base import ExportSpec
+from ernie_res.models.rel_classifier import (POOLINGS, RelClassifier, RelClassifierConfig,
                                              span_inner_mask)
 
 B, T, H = 3, 9, 16
@@ -77,8 +79,11 @@ def test_entity_pooling_matches_hand_computation(encoder):
 
 
 def test_span_inner_mask():
-    got = span_inner_mask(paddle.to_tensor([[1, 4], [0, 1]], dtype="int64"), 6).numpy()
-    assert got.tolist() == [[False, False, True, True, False, False], [False] * 6]
+    span = paddle.to_tensor([[1, 4], [0, 1]], dtype="int64")
+    want = [[False, False, True, True, False, False], [False] * 6]
+    assert span_inner_mask(span, 6).numpy().tolist() == want
+    length = paddle.shape(paddle.zeros([2, 6]))[1]          # T as a tensor (traced graphs)
+    assert span_inner_mask(span, length).numpy().tolist() == want
 
 
 def test_bad_inputs_raise_clear_errors(encoder):
@@ -134,8 +139,32 @@ def test_tiny_ernie_loss_gradients_and_eval_determinism(tiny_ernie):
     np.testing.assert_array_equal(a["logits"].numpy(), b["logits"].numpy())
 
 
-def test_has_no_export(encoder):
-    from ernie_res.models.base import ExportError
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_export_spec_takes_the_collate_inputs_and_returns_the_probs(encoder, pooling):
+    """tests/models/test_rel_export.py runs the exported program."""
+    model = make(encoder, pooling=pooling)
+    programs = model.export_programs()
+    assert list(programs) == ["model"]
+    spec = programs["model"]
+    assert isinstance(spec, ExportSpec) and spec.outputs == ("probs",)
+    text = (("input_ids", [None, None], "int64"), ("attention_mask", [None, None], "int64"))
+    spans = (("e1_span", [None, 2], "int64"), ("e2_span", [None, 2], "int64"))
+    assert spec.inputs == (text if pooling == "cls" else text + spans)   # cls reads no span
+    x = batch()
+    got = spec.layer(*[x[name] for name, _, _ in spec.inputs])
+    assert isinstance(got, paddle.Tensor)
+    np.testing.assert_allclose(got.numpy(), model(**x)["probs"].numpy(), rtol=0, atol=1e-6)
+    assert any(p is q for p, q in zip(spec.layer.parameters(), model.parameters()))
 
-    with pytest.raises(ExportError, match="RelClassifier has no static-graph export yet"):
-        make(encoder).export_spec()
+
+def test_spans_are_optional_only_for_cls_pooling(encoder):
+    x = batch()
+    text = {k: x[k] for k in ("input_ids", "attention_mask")}
+    cls = make(encoder, pooling="cls")
+    np.testing.assert_array_equal(cls(**text)["logits"].numpy(), cls(**x)["logits"].numpy())
+    for pooling in ("entity_start", "entity_mean"):
+        with pytest.raises(ValueError, match=rf"expected e1_span \(pooling={pooling} reads the "
+                                             rf"entity marker positions\), got None"):
+            make(encoder, pooling=pooling)(**text)
+    with pytest.raises(ValueError, match="expected e2_span .* got None"):
+        make(encoder)(**dict(text, e1_span=x["e1_span"]))

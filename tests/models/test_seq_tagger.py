@@ -1,12 +1,12 @@
 """SeqTagger on the tiny ERNIE: emissions at the first piece of each word, CRF and softmax
-heads (loss, gradients, predictions at padded word slots), constrained decoding."""
+heads (loss, gradients, predictions at padded word slots), constrained decoding, the export
+program's spec."""
 import numpy as np
 import paddle
 import pytest
 
 from ernie_res.data.tagging import is_valid
 from ernie_res.models.backbone import load_backbone
-from ernie_res.models.base import ExportError
 from ernie_res.models.seq_tagger import SeqTagger, SeqTaggerConfig
 
 IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -129,6 +129,23 @@ def test_attention_heads_must_divide_the_hidden_size(tiny_ernie):
         make(tiny_ernie, use_attention=True, attention_heads=3)
 
 
-def test_has_no_export(tiny_ernie):
-    with pytest.raises(ExportError, match="SeqTagger has no static-graph export yet"):
-        make(tiny_ernie).export_spec()
+@pytest.mark.parametrize("head", ["crf", "softmax"])
+def test_the_export_program_gives_the_forward_predictions(tiny_ernie, head):
+    """``tests/models/test_seq_export.py`` checks the decoding and the exported program."""
+    model = make(tiny_ernie, head=head)
+    programs = model.export_programs()
+    assert list(programs) == ["model"]
+    spec = programs["model"]
+    assert spec.inputs == (("input_ids", [None, None], "int64"),
+                           ("attention_mask", [None, None], "int64"),
+                           ("word_index", [None, None], "int64"),
+                           ("word_mask", [None, None], "int64"))
+    assert spec.outputs == ("predictions",)
+    model.eval()
+    b = batch(labels=False)
+    with paddle.no_grad():
+        got = spec.layer(*[b[name] for name, _, _ in spec.inputs]).numpy()
+        want = model(**b)["predictions"].numpy()
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, want)
+    assert got[1, 2:].tolist() == [0, 0]

@@ -9,7 +9,6 @@ import pytest
 from ernie_res.api import load_config
 from ernie_res.config import ConfigError
 from ernie_res.models.backbone import load_backbone
-from ernie_res.models.base import ExportError
 from ernie_res.models.text_vae import TextVAE, TextVAEConfig
 from ernie_res.models.vae_em import AggressiveEM
 
@@ -244,6 +243,75 @@ def test_the_phase_is_saved_with_the_weights(tiny_ernie):
     assert not fresh.aggressive_active()
 
 
-def test_has_no_export(tiny_ernie):
-    with pytest.raises(ExportError, match="TextVAE has no static-graph export yet"):
-        make(tiny_ernie).export_spec()
+@pytest.mark.parametrize("decoder", ["gru", "transformer"])
+@pytest.mark.parametrize("latent_size", [4, 0])
+def test_export_programs_are_an_encoder_and_a_decoder_step(tiny_ernie, decoder, latent_size):
+    model = make(tiny_ernie, decoder=decoder, latent_size=latent_size, decoder_layers=2)
+    programs = model.export_programs()
+    z = [("z", [None, 4], "float32")] if latent_size else []
+    if decoder == "gru":
+        step_inputs = [("token", [None], "int64"), ("state", [2, None, 16], "float32")]
+        step_inputs += [("first", [1], "int64")] + z if latent_size else []
+        step_outputs = ("logits", "state")
+    else:
+        cache = [2, None, 2, None, 8]                       # [L, B, heads, t, D / heads]
+        step_inputs = [("token", [None], "int64"), ("keys", cache, "float32"),
+                       ("values", cache, "float32")] + z
+        step_outputs = ("logits", "keys", "values")
+    assert list(programs["decoder_step"].inputs) == step_inputs
+    assert programs["decoder_step"].outputs == step_outputs
+    if latent_size == 0:                                   # the LM: no latent, no encoder
+        assert list(programs) == ["decoder_step"]
+        return
+    assert list(programs) == ["encoder", "decoder_step"]
+    enc = programs["encoder"]
+    assert list(enc.inputs) == [("input_ids", [None, None], "int64"),
+                                ("attention_mask", [None, None], "int64")]
+    assert enc.outputs == ("mu",)
+    model.eval()
+    b = batch()
+    with paddle.no_grad():
+        mu = enc.layer(b["input_ids"], b["attention_mask"]).numpy()
+        want = model.encode(b["input_ids"], b["attention_mask"])[0].numpy()
+    np.testing.assert_array_equal(mu, want)
+
+
+@pytest.mark.parametrize("decoder", ["gru", "transformer"])
+@pytest.mark.parametrize("latent_size", [4, 0])
+def test_decoder_steps_give_the_teacher_forced_logits(tiny_ernie, decoder, latent_size):
+    """Reading a sentence token by token through the ``decoder_step`` program gives, at each
+    position, the logits ``decode`` gives the whole sentence at once (eval mode)."""
+    model = make(tiny_ernie, decoder=decoder, latent_size=latent_size, decoder_layers=2,
+                 dropout=0.3)
+    model.eval()
+    ids = batch()["input_ids"][:1]                                  # [CLS] w_1 .. w_6 [SEP]
+    z = paddle.randn([1, 4]) if latent_size else None
+    step = model.export_programs()["decoder_step"].layer
+    with paddle.no_grad():
+        want = model.decode(ids, paddle.ones_like(ids), z).numpy()[0]    # [T, V]
+        got = []
+        state = ([paddle.zeros([2, 1, 16])] if decoder == "gru"          # GRU: [L, B, D]
+                 else [paddle.zeros([2, 1, 2, 0, 8])] * 2)              # empty keys, values
+        for t in range(ids.shape[1]):
+            first = [paddle.to_tensor([int(t == 0)], dtype="int64")] if decoder == "gru" else []
+            logits, *state = step(ids[:, t], *state, *(first + [z] if latent_size else []))
+            got.append(logits.numpy()[0])
+        if decoder == "transformer":                         # the cache has every position
+            assert [x.shape for x in state] == [[2, 1, 2, ids.shape[1], 8]] * 2
+    np.testing.assert_allclose(np.stack(got), want, rtol=0, atol=1e-5)
+
+
+def test_the_gru_step_starts_from_z_only_on_the_first_step(tiny_ernie):
+    model = make(tiny_ernie)
+    model.eval()
+    step = model.export_programs()["decoder_step"].layer
+    token, z = paddle.to_tensor([1, 1], dtype="int64"), paddle.randn([2, 4])
+    anything = paddle.randn([1, 2, 16])
+    with paddle.no_grad():
+        first = [x.numpy() for x in step(token, anything, paddle.to_tensor([1]), z)]
+        fresh = [x.numpy() for x in step(token, paddle.zeros([1, 2, 16]), paddle.to_tensor([1]),
+                                         z)]
+        later = step(token, anything, paddle.to_tensor([0]), z)[0].numpy()
+    for a, b in zip(first, fresh):                            # the given state is ignored
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(later - first[0]).max() > 1e-4

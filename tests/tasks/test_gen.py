@@ -1,6 +1,7 @@
 """GenTask (tasks/gen.py) on the bundled PTB-style sample: reader, [CLS]..[SEP] framing and
 cut counting, batches, the VAE metric, the Transformer length rule and the three inference
-modes (with an untrained tiny model), without training."""
+modes (with an untrained tiny model run by an ``EagerRunner``, as ``api.predict`` does),
+without training. tests/models/test_gen_export.py runs the same loops on exported programs."""
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,10 +12,11 @@ import pytest
 
 from ernie_res.api import load_config
 from ernie_res.config import ConfigError
+from ernie_res.engine.runners import EagerRunner
 from ernie_res.metrics.vae import VAEMetric
 from ernie_res.models import MODELS
 from ernie_res.models.backbone import load_backbone
-from ernie_res.models.generation import sample
+from ernie_res.models.generation import StepDecoder, sample
 from ernie_res.models.text_vae import TextVAE
 from ernie_res.tasks import TASKS
 from ernie_res.tasks.gen import GenTask
@@ -40,6 +42,12 @@ def model(task, tiny_ernie):
     m = task.build_model(load_backbone(str(tiny_ernie))[0])
     m.eval()
     return m
+
+
+@pytest.fixture(scope="module")
+def runner(model):
+    """What ``api.predict`` hands ``GenTask.predict`` for a model directory."""
+    return EagerRunner(model)
 
 
 def pieces(tok, text):
@@ -175,66 +183,82 @@ def test_output_and_answer_text(task):
         task.answer_text([], task.build_metric())
 
 
-def test_predict_sample(task, model, tokenizer):
-    recs = task.predict(model, [], {"mode": "sample", "num_samples": 3, "max_len": 5,
+def test_predict_sample(task, runner, tokenizer):
+    recs = task.predict(runner, [], {"mode": "sample", "num_samples": 3, "max_len": 5,
                                     "seed": 1})
     assert [r["id"] for r in recs] == ["sample:1", "sample:2", "sample:3"]
     assert all(set(r) == {"id", "text"} and len(tokenizer.tokenize(r["text"])) <= 5
                for r in recs)
-    again = task.predict(model, [], {"num_samples": 3, "max_len": 5, "seed": 1})   # default mode
+    again = task.predict(runner, [], {"num_samples": 3, "max_len": 5, "seed": 1})   # default mode
     assert again == recs                                                 # seeded
-    assert len(task.predict(model, [], {"max_len": 2})) == 10            # 10 samples by default
+    assert len(task.predict(runner, [], {"max_len": 2})) == 10            # 10 samples by default
 
 
-def test_predict_reconstruct_and_interpolate(task, model):
+def test_predict_reconstruct_and_interpolate(task, model, runner):
     ex = [{"id": "in:1", "text": "the company said it expects profits"},
           {"id": "in:2", "text": "shares fell in new york"}]
     greedy = {"decoding": "greedy", "max_len": 6}
-    recs = task.predict(model, ex, {"mode": "reconstruct", **greedy})
+    recs = task.predict(runner, ex, {"mode": "reconstruct", **greedy})
     assert [(r["id"], r["input"]) for r in recs] == [(e["id"], e["text"]) for e in ex]
     batch = task.collate([{"input_ids": task.encode_text(e["text"])[0], "index": i}
                           for i, e in enumerate(ex)])
     with paddle.no_grad():
         mu, _ = model.encode(paddle.to_tensor(batch["input_ids"]),
                              paddle.to_tensor(batch["attention_mask"]))
-    assert [r["text"] for r in recs] == [task.detok(s) for s in
-                                         sample(model, mu, 2, 6, greedy=True)]   # from the mean
-    inter = task.predict(model, ex, {"mode": "interpolate", "steps": 3, **greedy})
+    decoder = StepDecoder(runner, model.bos_id, model.eos_id)
+    assert [r["text"] for r in recs] == [task.detok(s) for s in                  # from the mean
+                                         sample(decoder, mu.numpy(), 2, 6, greedy=True)]
+    inter = task.predict(runner, ex, {"mode": "interpolate", "steps": 3, **greedy})
     assert [r["alpha"] for r in inter] == [0.0, 0.5, 1.0]
     assert [r["id"] for r in inter] == ["in:1->in:2:0", "in:1->in:2:1", "in:1->in:2:2"]
     assert [inter[0]["text"], inter[2]["text"]] == [r["text"] for r in recs]   # the end points
-    three = task.predict(model, ex + [dict(ex[0], id="in:3")],
+    three = task.predict(runner, ex + [dict(ex[0], id="in:3")],
                          {"mode": "interpolate", "steps": 2, **greedy})
     assert [r["id"] for r in three] == ["in:1->in:2:0", "in:1->in:2:1", "in:2->in:3:0",
                                         "in:2->in:3:1"]
 
 
-def fake_model(latent_size=4, decoder="gru", max_len=64):
-    return SimpleNamespace(config=SimpleNamespace(latent_size=latent_size, decoder=decoder,
-                                                  max_len=max_len), eval=lambda: None)
+class UnusedRunner:
+    """A runner for calls that must fail before running anything."""
+
+    def inputs(self, program):
+        raise AssertionError(f"inputs({program!r}) called")
+
+    def run(self, program, batch):
+        raise AssertionError(f"run({program!r}) called")
 
 
-def test_predict_refuses_bad_options(task, model):
+def fake_model(latent_size=4):
+    return SimpleNamespace(config=SimpleNamespace(latent_size=latent_size), eval=lambda: None)
+
+
+def test_predict_refuses_bad_options(task, runner, tiny_ernie, tokenizer):
     ex = [{"id": "a", "text": "a b"}]
     with pytest.raises(ValueError, match=r"GEN: --mode must be one of \['sample', "
                                          r"'reconstruct', 'interpolate'\], got 'dream'"):
-        task.predict(model, ex, {"mode": "dream"})
+        task.predict(runner, ex, {"mode": "dream"})
     with pytest.raises(ValueError, match="GEN: --mode reconstruct needs --input sentences"):
-        task.predict(model, [], {"mode": "reconstruct"})
+        task.predict(runner, [], {"mode": "reconstruct"})
     with pytest.raises(ValueError, match="GEN: --mode interpolate needs at least two input"):
-        task.predict(model, ex, {"mode": "interpolate", "max_len": 3})
+        task.predict(runner, ex, {"mode": "interpolate", "max_len": 3})
+    lm = GenTask(cfg(tiny_ernie, "Model.latent_size=0"), tokenizer, labels=[])
     with pytest.raises(ValueError, match="GEN: --mode reconstruct needs a latent space; this "
                                          "is the LM baseline"):
-        task.predict(fake_model(latent_size=0), ex, {"mode": "reconstruct"})
+        lm.predict(UnusedRunner(), ex, {"mode": "reconstruct"})
+    short = GenTask(cfg(tiny_ernie, "Model.decoder=transformer", "Model.decoder_heads=2",
+                        "Model.max_len=10", "Data.max_seq_len=11"), tokenizer, labels=[])
     with pytest.raises(ValueError, match=r"GEN: --max_len: expected at most the decoder's "
                                          r"Model\.max_len = 10, got 11"):
-        task.predict(fake_model(decoder="transformer", max_len=10), [], {"max_len": 11})
+        short.predict(UnusedRunner(), [], {"max_len": 11})
 
 
 def test_decode_len_respects_the_transformer_positions(task):
-    assert task._decode_len(fake_model(decoder="gru", max_len=4)) == 48
-    assert task._decode_len(fake_model(decoder="transformer", max_len=40)) == 40
-    assert task._decode_len(fake_model(decoder="transformer", max_len=100)) == 48
+    def model_config(decoder, max_len):
+        return SimpleNamespace(decoder=decoder, max_len=max_len)
+
+    assert task._decode_len(model_config("gru", 4)) == 48
+    assert task._decode_len(model_config("transformer", 40)) == 40
+    assert task._decode_len(model_config("transformer", 100)) == 48
 
 
 def test_log_eval_visuals(task, model, vdl):
@@ -247,36 +271,53 @@ def test_log_eval_visuals(task, model, vdl):
     task.log_eval_visuals(vdl, metric, 2, fake_model(latent_size=0))    # the LM: no latent
     assert vdl.calls == []
     model.eval()
+    texts = []
+    vdl.text = lambda tag, text, step: texts.append((tag, text, step))
     try:
         task.log_eval_visuals(vdl, metric, 3, model)
         assert [c[:2] for c in vdl.calls] == [("histogram", "eval/kl_per_dim"),
-                                              ("text", "eval/samples"),
                                               ("embeddings", "eval/posterior_means_step3")]
         assert model.training                            # handed back to the training loop
+        paddle.seed(7)
+        before = paddle.randn([3]).numpy()
+        paddle.seed(7)
+        task.log_eval_visuals(vdl, metric, 3, model)     # drawn from Global.seed and the step
+        task.log_eval_visuals(vdl, metric, 4, model)
+        np.testing.assert_array_equal(paddle.randn([3]).numpy(), before)  # Paddle's RNG kept
     finally:
         model.eval()
+    assert [t[0] for t in texts] == ["eval/samples"] * 3 and texts[0][1].startswith("1. ")
+    assert texts[0][1].count("\n\n") == 4 and texts[1] == texts[0] and texts[2][2] == 4
 
 
 # ------------------------------------------------------------------------------ batched inference
 # Reconstructing 12k lines took more than 9.2 GB because every sentence was encoded and decoded
-# at once (issue #10). A spy on the model's encode and decode records how many rows each call
-# had; a few hundred lines with batch_size 32 must never reach the model more than 32 at a
-# time, and greedy results must not depend on the batch size.
+# at once (issue #10). A runner that counts the rows of every program call checks that a few
+# hundred lines with batch_size 32 never reach the model more than 32 at a time, and greedy
+# results must not depend on the batch size.
 WORDS = ("the company said it expects profits shares fell in new york and the market rose "
          "after a report on prices").split()
 
 
-@pytest.fixture
-def spy(model, monkeypatch):
-    rows = {"encode": [], "decode": []}
-    for name in rows:
-        real = getattr(model, name)
+class CountingRunner:
+    """An ``EagerRunner`` that records the rows of every program call."""
 
-        def wrapped(ids, *args, _real=real, _name=name):
-            rows[_name].append(ids.shape[0])
-            return _real(ids, *args)
-        monkeypatch.setattr(model, name, wrapped)
-    return rows
+    def __init__(self, runner):
+        self.runner = runner
+        self.rows = {"encoder": [], "decoder_step": []}
+
+    def inputs(self, program):
+        return self.runner.inputs(program)
+
+    def run(self, program, batch):
+        out = self.runner.run(program, batch)
+        self.rows[program].append(len(out["mu" if program == "encoder" else "logits"]))
+        return out
+
+
+@pytest.fixture
+def spy(runner):
+    return CountingRunner(runner)
 
 
 def sentences(n):
@@ -288,41 +329,51 @@ def sentences(n):
 GREEDY = {"decoding": "greedy", "max_len": 3}
 
 
-def test_reconstruct_encodes_and_decodes_in_batches(task, model, spy):
+def test_reconstruct_encodes_and_decodes_in_batches(task, spy):
     ex = sentences(300)
-    recs = task.predict(model, ex, {"mode": "reconstruct", "batch_size": 32, **GREEDY})
+    recs = task.predict(spy, ex, {"mode": "reconstruct", "batch_size": 32, **GREEDY})
     assert [r["id"] for r in recs] == [e["id"] for e in ex]
-    assert sum(spy["encode"]) == 300 and max(spy["encode"]) == 32
-    assert max(spy["decode"]) <= 32
-    spy["encode"].clear()
-    again = task.predict(model, ex[:40], {"mode": "reconstruct", "batch_size": 1000,
-                                          **GREEDY})
-    assert spy["encode"] == [40]                                  # one batch when it fits
+    assert sum(spy.rows["encoder"]) == 300 and max(spy.rows["encoder"]) == 32
+    assert max(spy.rows["decoder_step"]) == 32
+    spy.rows["encoder"].clear()
+    again = task.predict(spy, ex[:40], {"mode": "reconstruct", "batch_size": 1000, **GREEDY})
+    assert spy.rows["encoder"] == [40]                            # one batch when it fits
     assert [r["text"] for r in again] == [r["text"] for r in recs[:40]]
 
 
-def test_reconstruct_defaults_to_the_eval_batch_size(task, model, spy):
-    task.predict(model, sentences(120), {"mode": "reconstruct", **GREEDY})
-    assert max(spy["encode"]) == task.config.Train.eval_batch_size == 50
-    assert max(spy["decode"]) <= 50
+def test_reconstruct_defaults_to_the_eval_batch_size(task, spy):
+    task.predict(spy, sentences(120), {"mode": "reconstruct", **GREEDY})
+    assert max(spy.rows["encoder"]) == task.config.Train.eval_batch_size == 50
+    assert max(spy.rows["decoder_step"]) == 50
 
 
-def test_interpolate_encodes_in_batches_and_decodes_long_lines_in_batches(task, model, spy):
+def test_beam_search_decodes_batch_size_rows_at_a_time(task, spy):
+    beam = {"mode": "reconstruct", "decoding": "beam", "beam_size": 3, "max_len": 4}
+    recs = task.predict(spy, sentences(7), {"batch_size": 9, **beam})
+    assert len(recs) == 7 and max(spy.rows["decoder_step"]) == 9     # 3 sentences x 3 beams
+    spy.rows["decoder_step"].clear()
+    one = task.predict(spy, sentences(7), {"batch_size": 2, **beam})
+    assert max(spy.rows["decoder_step"]) == 3            # one sentence at a time, at least
+    assert one == recs
+
+
+def test_interpolate_encodes_in_batches_and_decodes_long_lines_in_batches(task, spy):
     ex = sentences(40)
-    recs = task.predict(model, ex, {"mode": "interpolate", "steps": 20, "batch_size": 8,
-                                    **GREEDY})
+    recs = task.predict(spy, ex, {"mode": "interpolate", "steps": 20, "batch_size": 8,
+                                  **GREEDY})
     assert len(recs) == 39 * 20
-    assert sum(spy["encode"]) == 40 and max(spy["encode"]) == 8
-    assert max(spy["decode"]) <= 8
+    assert sum(spy.rows["encoder"]) == 40 and max(spy.rows["encoder"]) == 8
+    assert max(spy.rows["decoder_step"]) == 8
 
 
-def test_sample_decodes_in_batches(task, model, spy):
-    recs = task.predict(model, [], {"mode": "sample", "num_samples": 50, "batch_size": 16,
-                                    "max_len": 3, "seed": 3})
+def test_sample_decodes_in_batches(task, spy):
+    recs = task.predict(spy, [], {"mode": "sample", "num_samples": 50, "batch_size": 16,
+                                  "max_len": 3, "seed": 3})
     assert [r["id"] for r in recs] == [f"sample:{i}" for i in range(1, 51)]
-    assert max(spy["decode"]) == 16 and spy["encode"] == []
-    few = task.predict(model, [], {"mode": "sample", "num_samples": 5, "max_len": 3,
-                                   "seed": 3})
-    same = task.predict(model, [], {"mode": "sample", "num_samples": 5, "max_len": 3,
-                                    "seed": 3, "batch_size": 5})
+    assert max(spy.rows["decoder_step"]) == 16 and spy.rows["encoder"] == []
+    few = task.predict(spy, [], {"mode": "sample", "num_samples": 5, "max_len": 3, "seed": 3})
+    same = task.predict(spy, [], {"mode": "sample", "num_samples": 5, "max_len": 3, "seed": 3,
+                                  "batch_size": 5})
     assert few == same                             # a run that fits one batch is unchanged
+    assert task.predict(spy, [], {"mode": "sample", "num_samples": 5, "max_len": 3,
+                                  "seed": 4}) != few
