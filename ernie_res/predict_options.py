@@ -10,7 +10,7 @@ PREDICT_OPTIONS = {"top_k": ("int", 1, None), "batch_size": ("int", 1, None),
                    "num_samples": ("int", 1, None), "beam_size": ("int", 1, None),
                    "steps": ("int", 2, None), "max_len": ("int", 0, None),
                    "sample_top_k": ("int", 0, None), "temperature": ("float", 0, None),
-                   "top_p": ("float", 0, 1)}
+                   "top_p": ("float", 0, 1), "sort_window": ("int", 0, None)}
 
 
 def describe_predict_option(name):

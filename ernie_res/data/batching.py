@@ -27,6 +27,24 @@ def in_order(features, batch_size, collate):
         yield collate(features[start:start + batch_size])
 
 
+def length_batches(features, batch_size, collate, length, window):
+    """Batches of ``features`` sorted by ``length`` within windows of ``window`` features
+    (prediction): each batch pads to lengths close to each other, which saves most of the
+    padding when lengths vary (20 Newsgroups postings run from a few to thousands of pieces).
+
+    Features keep their ``index`` (the ``_index`` of the batch), so the caller restores the
+    input order. ``window`` 0 (or 1) keeps the input order. Sorting is stable, longest
+    first, so a batch that runs out of memory does so at the start.
+    """
+    order = list(range(len(features)))
+    if window and window > 1:
+        order = [i for start in range(0, len(order), window)
+                 for i in sorted(order[start:start + window],
+                                 key=lambda i: length(features[i]), reverse=True)]
+    for start in range(0, len(order), batch_size):
+        yield collate([features[i] for i in order[start:start + batch_size]])
+
+
 def to_tensors(batch):
     """The model inputs of a batch dict (keys without a leading ``_``) as Paddle tensors.
 

@@ -93,7 +93,7 @@ def save_model_dir(path, model, config, labels, encoder, tokenizer, meta=None,
         shutil.rmtree(tmp, ignore_errors=True)
         raise CheckpointError(f"could not write {path}: {err.strerror or err} ({tmp} removed; "
                               f"the previous {path.name}/ is intact)") from None
-    _swap_in(tmp, path)
+    swap_in(tmp, path)
 
 
 def _fsync_dir(path):
@@ -110,7 +110,9 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def _swap_in(tmp, final):
+def swap_in(tmp, final):
+    """Replace ``final`` by the directory ``tmp`` (the old one is kept as ``.old`` until the
+    rename is done, so a crash leaves one whole copy)."""
     old = final.with_name(final.name + ".old")
     if old.exists():
         shutil.rmtree(old)

@@ -47,3 +47,24 @@ def setup(name, num_threads=0):
     if world_size > 1:
         paddle.distributed.init_parallel_env()
     return device, rank, world_size
+
+
+def rank_zero_first(fn, rank, world_size, barrier=None):
+    """Run one-time preparation (``fn``: a download, a cache fill) on rank 0 first, and on
+    the other ranks only once rank 0 is done, so that they read its cache instead of all
+    downloading into it at once (PaddleNLP's ``from_pretrained`` downloads on every rank).
+
+    Every rank reaches the barrier exactly once, also when rank 0's ``fn`` fails (the others
+    then fail on their own, with their own error, instead of waiting forever).
+    ``barrier`` defaults to ``paddle.distributed.barrier``. Returns ``fn()``.
+    """
+    if world_size <= 1:
+        return fn()
+    barrier = barrier or paddle.distributed.barrier
+    if rank == 0:
+        try:
+            return fn()
+        finally:
+            barrier()
+    barrier()
+    return fn()

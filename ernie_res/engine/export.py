@@ -1,58 +1,50 @@
-"""Export a trained model to a static graph for Paddle Inference (``paddle.jit.save``).
+"""Export a trained model's programs to static graphs for Paddle Inference (``paddle.jit.save``).
 
-The model declares what to trace with ``export_spec()`` (``models/base.py``): a layer whose
-forward takes and returns only tensors, and the names, shapes and dtypes of its inputs. The
-exported program
-takes only tensors and returns only tensors, so serving code needs no ernie_res import.
-``paddle.jit.save`` writes ``model.json`` (PIR program) and ``model.pdiparams``;
-``inference.Config(json, pdiparams)`` loads them.
+The model declares what to trace with ``export_programs()`` (``models/base.py``): per program,
+a layer whose forward takes and returns only tensors, and the names, shapes and dtypes of its
+inputs. Each program is saved as ``<name>.json`` (PIR program) and ``<name>.pdiparams`` in one
+directory; ``engine/runners.py`` runs them. The programs take and return only tensors, so
+serving them needs no model code.
 """
 import paddle
 
 
-def export(model, out_prefix):
-    """Trace ``model`` (eval mode) and save it under ``out_prefix``; returns the files.
+def program_files(directory, name):
+    """``(program file, params file)`` of program ``name`` in an inference directory."""
+    return directory / f"{name}.json", directory / f"{name}.pdiparams"
+
+
+def export_program(spec, prefix):
+    """Trace one ``ExportSpec`` (its layer in eval mode) and save it under ``prefix``."""
+    spec.layer.eval()
+    net = paddle.jit.to_static(
+        spec.layer, full_graph=True,
+        input_spec=[paddle.static.InputSpec(list(shape), dtype, name)   # (it edits the list)
+                    for name, shape, dtype in spec.inputs])
+    paddle.jit.save(net, str(prefix))
+    return [f"{prefix}.json", f"{prefix}.pdiparams"]
+
+
+def describe(spec):
+    """What ``deploy.json`` records of a program: its inputs and outputs."""
+    return {"inputs": [[name, list(shape), dtype] for name, shape, dtype in spec.inputs],
+            "outputs": list(spec.outputs)}
+
+
+def export_programs(model, directory, save=export_program):
+    """Save every program of ``model`` in ``directory``; returns ``({name: description},
+    files)``.
+
+    ``save(spec, prefix)`` writes one program (the default traces it as it is; int8 export
+    passes a quantizing one). The model is put in eval mode first (dropout off).
 
     Raises:
         ExportError: the model declares no static-graph export.
     """
-    spec = model.export_spec()
+    programs = model.export_programs()
     model.eval()
-    spec.layer.eval()
-    net = paddle.jit.to_static(
-        spec.layer, full_graph=True,
-        input_spec=[paddle.static.InputSpec(shape, dtype, name)
-                    for name, shape, dtype in spec.inputs])
-    paddle.jit.save(net, str(out_prefix))
-    return [f"{out_prefix}.json", f"{out_prefix}.pdiparams"]
-
-
-def load_predictor(out_prefix, use_gpu=False, enable_mkldnn=True):
-    """A Paddle Inference predictor over an exported model (oneDNN on by default on CPU).
-
-    The residual blocks' convolutions are channels-first so that oneDNN runs them correctly
-    (``layers/residual.py``); with oneDNN the outputs match the plain CPU kernels to ~1e-6.
-    """
-    from paddle import inference
-
-    config = inference.Config(f"{out_prefix}.json", f"{out_prefix}.pdiparams")
-    if use_gpu:
-        config.enable_use_gpu(256, 0)
-    else:
-        config.disable_gpu()
-        if enable_mkldnn:
-            config.enable_mkldnn()
-        else:
-            config.disable_mkldnn()
-    config.disable_glog_info()
-    return inference.create_predictor(config)
-
-
-def predict(predictor, *arrays):
-    """Run a predictor on NumPy inputs (in the program's input order); the first output."""
-    for name, arr in zip(predictor.get_input_names(), arrays):
-        handle = predictor.get_input_handle(name)
-        handle.reshape(arr.shape)
-        handle.copy_from_cpu(arr)
-    predictor.run()
-    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+    described, files = {}, []
+    for name, spec in programs.items():
+        files += save(spec, directory / name)
+        described[name] = describe(spec)
+    return described, files

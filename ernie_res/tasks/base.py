@@ -18,10 +18,8 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import paddle
-
 from ernie_res.config import ConfigError, option
-from ernie_res.data.batching import in_order, to_numpy, to_tensors
+from ernie_res.data.batching import length_batches
 from ernie_res.models import build_model
 from ernie_res.predict_options import check_predict_options
 
@@ -162,22 +160,30 @@ class Task:
         None means the default)."""
         check_predict_options(options)
 
-    def predict(self, model, examples, options):
+    def predict(self, runner, examples, options):
         """One JSON-able record per example (in order).
 
-        The default featurises the examples, runs the model over them in batches of
-        ``options["batch_size"]`` and hands the outputs to ``predictions``. A task that
-        produces its records differently (GEN samples sentences) overrides this.
+        ``runner`` runs the model's programs (``engine/runners.py``: eager or Paddle
+        Inference; ``run(program, batch) -> outputs``). The default featurises the examples,
+        batches them by length (``length_batches``), runs the ``"model"`` program on each
+        batch and hands the outputs to ``predictions``, which places each row by its example
+        index. A task that produces its records differently (GEN samples sentences)
+        overrides this.
         """
         if not examples:
             return []
         feats = self.featurize(examples, "infer")
-        batches = []
-        with paddle.no_grad():
-            for batch in in_order(feats, options.get("batch_size")
-                                  or self.config.Train.eval_batch_size, self.collate):
-                batches.append((to_numpy(model(**to_tensors(batch))), batch))
+        batch_size = options.get("batch_size") or self.config.Train.eval_batch_size
+        window = options.get("sort_window")
+        batches = [(runner.run("model", batch), batch)
+                   for batch in length_batches(feats, batch_size, self.collate,
+                                               self.feature_length,
+                                               32 * batch_size if window is None else window)]
         return self.predictions(batches, examples, top_k=options.get("top_k", 3))
+
+    def feature_length(self, feature):
+        """What a feature costs to pad to, for batching by length: its word pieces."""
+        return len(feature["input_ids"])
 
     def record_lines(self, examples, records, options):
         """The input line each record answers (None: none), so that ``api.predict`` can put
@@ -195,7 +201,9 @@ class Task:
         """Turn ``[(outputs, batch), ...]`` into one JSON-able record per example (in order).
 
         ``outputs`` holds NumPy arrays; ``batch`` is the collated batch, whose arrays the
-        ``paddle.io.DataLoader`` may have turned into tensors (``np.asarray`` reads both)."""
+        ``paddle.io.DataLoader`` may have turned into tensors (``np.asarray`` reads both).
+        Batches come in length order, not input order: rows are placed by ``batch["_index"]``.
+        """
         raise NotImplementedError
 
     def output_text(self, rows):

@@ -125,6 +125,10 @@ class DocTask(Task):
                      f"{self.data_cfg.truncation} budget were shortened")
         return feats
 
+    def feature_length(self, feature):
+        """Windows, then the longest window: what ``[B, C, T]`` padding costs."""
+        return len(feature["windows"]), max(len(w) for w in feature["windows"])
+
     def collate(self, features):
         ids = pad_3d([f["windows"] for f in features], self.tokenizer.pad_token_id)
         mask = pad_3d([[[1] * len(w) for w in f["windows"]] for f in features], 0)
@@ -151,14 +155,14 @@ class DocTask(Task):
         return read_text_inputs(path, log=self.log)
 
     def predictions(self, batches, examples, top_k=3):
-        records = []
+        records = [None] * len(examples)
         rows = ((row, idx) for out, batch in batches
-                for row, idx in zip(out["probs"], batch["_index"]))
+                for row, idx in zip(out["probs"], np.asarray(batch["_index"])))
         for row, idx in rows:
             order = np.argsort(-row)[:top_k]
             ex = examples[int(idx)]
-            records.append({"id": ex["id"], "label": self.labels[order[0]],
-                            "prob": round(float(row[order[0]]), 6),
-                            "top_k": [{"label": self.labels[j], "prob": round(float(row[j]), 6)}
-                                      for j in order]})
+            records[int(idx)] = {"id": ex["id"], "label": self.labels[order[0]],
+                                 "prob": round(float(row[order[0]]), 6),
+                                 "top_k": [{"label": self.labels[j],
+                                            "prob": round(float(row[j]), 6)} for j in order]}
         return records

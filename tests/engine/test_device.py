@@ -2,7 +2,7 @@
 import paddle
 import pytest
 
-from ernie_res.engine.device import resolve_device, set_num_threads
+from ernie_res.engine.device import rank_zero_first, resolve_device, set_num_threads
 
 needs_cpu_build = pytest.mark.skipif(paddle.device.is_compiled_with_cuda(),
                                      reason="this Paddle build has CUDA")
@@ -47,3 +47,31 @@ def test_set_num_threads_sets_paddles_openmp_threads(restore_threads):
     assert paddle_omp_threads() == target
     x = paddle.ones([64, 64])
     assert float((x @ x).sum()) == 64 ** 3              # still computes
+
+
+def _ranks(world, fail_on_zero=False):
+    """Simulate ``world`` ranks: rank 0 runs first, the others wait at the barrier; returns
+    the order of events."""
+    events = []
+
+    def fn(rank):
+        events.append(f"load {rank}")
+        if fail_on_zero and rank == 0:
+            raise OSError("download failed")
+        return rank
+
+    for rank in range(world):                  # rank 0 reaches the barrier before the rest
+        try:
+            got = rank_zero_first(lambda: fn(rank), rank, world,
+                                  barrier=lambda r=rank: events.append(f"barrier {r}"))
+            assert got == rank
+        except OSError:
+            events.append(f"failed {rank}")
+    return events
+
+
+def test_rank_zero_prepares_before_the_others_and_every_rank_meets_the_barrier_once():
+    assert _ranks(1) == ["load 0"]                                   # no barrier alone
+    assert _ranks(3) == ["load 0", "barrier 0", "barrier 1", "load 1", "barrier 2", "load 2"]
+    assert _ranks(2, fail_on_zero=True) == ["load 0", "barrier 0", "failed 0", "barrier 1",
+                                            "load 1"]

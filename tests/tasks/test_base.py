@@ -37,6 +37,9 @@ class FakeTask(Task):
         self.featurized.append(split)
         return [{"x": [float(len(e["text"]))], "index": i} for i, e in enumerate(examples)]
 
+    def feature_length(self, feature):
+        return feature["x"][0]
+
     def collate(self, features):
         return {"x": np.array([f["x"] for f in features], dtype=np.float32),
                 "_index": np.array([f["index"] for f in features], dtype=np.int64)}
@@ -46,16 +49,16 @@ class FakeTask(Task):
         return [{"id": e["id"]} for e in examples]
 
 
-class FakeModel:
-    """Returns ``{"probs": 2 * x, "note": <not a tensor>}`` and records each call."""
+class FakeRunner:
+    """``run("model", batch)`` returns ``{"probs": 2 * x}`` and records each call."""
 
     def __init__(self):
         self.calls = []
 
-    def __call__(self, **inputs):
-        self.calls.append({"keys": sorted(inputs), "grad": paddle.is_grad_enabled(),
-                           "types": {k: type(v) for k, v in inputs.items()}})
-        return {"probs": inputs["x"] * 2, "note": "not a tensor"}
+    def run(self, program, batch):
+        self.calls.append({"program": program, "keys": sorted(batch),
+                           "x": np.asarray(batch["x"])[:, 0].tolist()})
+        return {"probs": np.asarray(batch["x"]) * 2}
 
 
 def examples(n):
@@ -181,34 +184,45 @@ def test_split_path(tmp_path):
     assert "`python tools/download_data.py fakeset --dest DIR` fetches them" in msg
 
 
-def test_predict_default_batches_without_gradients_and_hands_numpy_on():
+def test_predict_default_runs_the_model_program_on_each_batch_and_hands_outputs_on():
     task = FakeTask(fake_config(eval_batch_size=2), None)
-    model = FakeModel()
+    runner = FakeRunner()
     ex = examples(5)
-    records = task.predict(model, ex, {})
+    records = task.predict(runner, ex, {"sort_window": 0})
     assert records == [{"id": e["id"]} for e in ex]
     assert task.featurized == ["infer"]
-    assert [c["keys"] for c in model.calls] == [["x"]] * 3        # Train.eval_batch_size = 2
-    assert all(c["types"] == {"x": paddle.Tensor} for c in model.calls)
-    assert not any(c["grad"] for c in model.calls)                 # under paddle.no_grad()
-    assert paddle.is_grad_enabled()
+    assert [c["program"] for c in runner.calls] == ["model"] * 3   # Train.eval_batch_size = 2
+    assert [c["keys"] for c in runner.calls] == [["_index", "x"]] * 3
     batches, given_examples, top_k = task.given
     assert given_examples is ex and top_k == 3
-    assert [sorted(out) for out, _ in batches] == [["probs"]] * 3   # tensors only, as NumPy
     probs = np.concatenate([out["probs"] for out, _ in batches])
-    assert isinstance(batches[0][0]["probs"], np.ndarray)
     np.testing.assert_allclose(probs[:, 0], [2.0 * len(e["text"]) for e in ex])
     index = np.concatenate([np.asarray(b["_index"]) for _, b in batches])
-    assert index.tolist() == [0, 1, 2, 3, 4]                       # bookkeeping kept in batch
+    assert index.tolist() == [0, 1, 2, 3, 4]                       # sort_window 0: input order
+
+
+def test_predict_batches_by_length_within_windows_and_keeps_each_row_s_index():
+    task = FakeTask(fake_config(eval_batch_size=2), None)
+    runner = FakeRunner()
+    ex = [{"id": str(i), "text": "x" * n} for i, n in enumerate([1, 9, 2, 8, 3, 7, 5])]
+    task.predict(runner, ex, {"sort_window": 4})
+    # windows [1 9 2 8] [3 7 5], each sorted longest first, then cut into batches of 2
+    assert [c["x"] for c in runner.calls] == [[9, 8], [2, 1], [7, 5], [3]]
+    for out, batch in task.given[0]:                               # rows keep their index
+        for row, idx in zip(out["probs"], batch["_index"]):
+            assert row[0] == 2 * len(ex[idx]["text"])
+    runner.calls.clear()
+    task.predict(runner, ex, {})                                   # default: 32 batches
+    assert [c["x"] for c in runner.calls] == [[9, 8], [7, 5], [3, 2], [1]]
 
 
 def test_predict_default_options():
     task = FakeTask(fake_config(eval_batch_size=2), None)
-    model = FakeModel()
-    task.predict(model, examples(5), {"batch_size": 4, "top_k": 1})
-    assert len(model.calls) == 2 and task.given[2] == 1
+    runner = FakeRunner()
+    task.predict(runner, examples(5), {"batch_size": 4, "top_k": 1})
+    assert len(runner.calls) == 2 and task.given[2] == 1
     task = FakeTask(fake_config(), None)
-    assert task.predict(model, [], {}) == [] and task.featurized == []
+    assert task.predict(runner, [], {}) == [] and task.featurized == []
 
 
 def test_output_text_default_is_json_lines():

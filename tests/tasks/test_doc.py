@@ -218,11 +218,11 @@ def test_prediction_records(task, as_loader):
     if as_loader:                           # the training DataLoader gives tensors
         batches = [(o, {k: paddle.to_tensor(v) for k, v in b.items()}) for o, b in batches]
     records = task.predictions(batches, examples, top_k=2)
-    assert [r["id"] for r in records] == ["d2", "d0", "d1"]           # batch order
-    assert records[1] == {"id": "d0", "label": "rec.autos", "prob": 0.6,
+    assert [r["id"] for r in records] == ["d0", "d1", "d2"]   # by index, not batch order
+    assert records[0] == {"id": "d0", "label": "rec.autos", "prob": 0.6,
                           "top_k": [{"label": "rec.autos", "prob": 0.6},
                                     {"label": "comp.graphics", "prob": 0.1}]}
-    assert records[2]["label"] == "talk.politics.guns" and records[2]["prob"] == 0.75
+    assert records[1]["label"] == "talk.politics.guns" and records[1]["prob"] == 0.75
     assert [len(r["top_k"]) for r in task.predictions(batches, examples, top_k=6)] == [6] * 3
 
 
