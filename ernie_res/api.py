@@ -9,7 +9,9 @@ together; the tools are argument parsers over it, and the Python API is it::
     state = api.train(config)                              # OUT/best, OUT/latest, OUT/vdl
     metrics, metric, task = api.evaluate("OUT/best", split="test")
     result = api.predict("OUT/best", "docs.txt")            # result.records, result.text
-    api.export("OUT/best", "OUT/inference/model")
+
+Export and deployment live one layer up: ``inference_dir.export`` writes an inference
+directory, and ``ernie_res.Predictor`` runs either kind of directory.
 
 Everything a run prints goes to standard error and ``OUT/train.log``; results are returned.
 """
@@ -27,9 +29,9 @@ from ernie_res.config import load_config as _load_config
 from ernie_res.config import override_fields, resolve
 from ernie_res.engine import checkpoint, run_dir
 from ernie_res.engine.checkpoint import CheckpointError
-from ernie_res.engine.device import setup, use_device
+from ernie_res.engine.device import rank_zero_first, setup, use_device
 from ernie_res.engine.evaluation import evaluate as _evaluate
-from ernie_res.engine.export import export as _export
+from ernie_res.engine.runners import EagerRunner
 from ernie_res.engine.run_dir import RunLock
 from ernie_res.engine.trainer import Trainer
 from ernie_res.engine.vdl import VDLWriter
@@ -111,7 +113,9 @@ def _train(config, resume, device, rank, world, out, logger):
                 f"output {out}" + (f", resuming {resume}" if resume is not None else ""))
     seed_everything(config.Global.seed)
     task_cls = TASKS[config.Global.task]
-    encoder, tokenizer = load_backbone(config.Model.backbone)
+    # a named backbone downloads on rank 0 only; the other ranks then read its cache
+    encoder, tokenizer = rank_zero_first(lambda: load_backbone(config.Model.backbone),
+                                         rank, world)
     task_cls.check_backbone(config, encoder.config)
     task = task_cls(config, tokenizer, logger=logger)
     task.prepare_backbone(encoder)  # e.g. REL's marker tokens, before featurising
@@ -206,11 +210,13 @@ class Predictions:
             ``{"id", "error"}`` row for a bad record, an ``{"id", "blank": true}`` row for a
             blank line. Output line N answers input line N. What ``tools/infer.py`` writes.
         blank: ``{"id", "line"}`` per blank input line.
+        rows: the rows of ``text`` as dicts (JSON-able), in input order.
     """
     records: list
     errors: list
     text: str
     blank: list = None
+    rows: list = None
 
     def __post_init__(self):
         if self.blank is None:
@@ -218,22 +224,32 @@ class Predictions:
 
 
 def predict(model_dir, input_path=None, options=None, device="auto"):
-    """Predict every record of ``input_path`` with a model directory.
+    """Predict every record of ``input_path`` with a model directory (eager).
 
     ``options``: ``batch_size``, ``top_k`` (labels per record), ``strict`` (any bad record
-    raises ``ValueError`` listing them, before anything is predicted), and for GEN ``mode``
+    raises ``ValueError`` listing them, before anything is predicted), ``sort_window``
+    (inputs sorted by length within windows of N; 0 keeps input order), and for GEN ``mode``
     (sample, reconstruct, interpolate), ``num_samples``, ``decoding``, ``temperature``,
     ``sample_top_k``, ``top_p``, ``beam_size``, ``max_len``, ``steps``, ``seed``. A value out
     of range (``top_k`` 0, ``top_p`` 1.5...) raises ``ValueError``.
+
+    ``ernie_res.Predictor`` does the same for exported directories too, and on in-memory
+    inputs.
+    """
+    _, task, model, _ = load_model_dir(model_dir, (), device)
+    entries, errors = task.read_infer_inputs(input_path) if input_path else ([], [])
+    return predict_entries(task, EagerRunner(model), entries, errors, options)
+
+
+def predict_entries(task, runner, entries, errors, options=None):
+    """Predict read input entries (``Task.read_infer_inputs``) with a runner.
 
     Rows are put in input order by position (the line each record answers,
     ``Task.record_lines``), never by id, so repeated ids keep their order. Blank lines are
     answered by ``{"id", "blank": true}`` rows and never reach the model.
     """
     options = dict(options or {})
-    _, task, model, _ = load_model_dir(model_dir, (), device)
     task.check_predict_options(options)
-    entries, errors = task.read_infer_inputs(input_path) if input_path else ([], [])
     if options.get("strict") and errors:
         shown = [e["error"] for e in errors[:20]]
         more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
@@ -242,17 +258,12 @@ def predict(model_dir, input_path=None, options=None, device="auto"):
                          + "\n".join(shown) + more)
     blank = [e for e in entries if e.get("blank")]
     examples = [e for e in entries if not e.get("blank")]
-    records = task.predict(model, examples, options)
+    records = task.predict(runner, examples, options)
     lines = task.record_lines(examples, records, options)
     rows = list(zip(lines, records))
     rows += [(e.get("line"), {"id": e["id"], "error": e["error"]}) for e in errors]
     rows += [(e.get("line"), {"id": e["id"], "blank": True}) for e in blank]
     rows.sort(key=lambda pair: pair[0] or 0)          # stable: records keep their order
     return Predictions(records, errors, task.output_text([row for _, row in rows]),
-                       [{"id": e["id"], "line": e["line"]} for e in blank])
-
-
-def export(model_dir, out_prefix):
-    """Export a model directory for Paddle Inference; returns the files written."""
-    _, _, model, _ = load_model_dir(model_dir, device="cpu")
-    return _export(model, out_prefix)
+                       [{"id": e["id"], "line": e["line"]} for e in blank],
+                       [row for _, row in rows])

@@ -64,3 +64,32 @@ def payload(tmp_path):
     safe leaves ``marker`` absent."""
     marker = tmp_path / "payload_ran"
     return _RunsCode(f"touch {marker}"), marker
+
+
+#: a few training steps on each bundled sample: enough for a model directory to predict with
+TINY_RUNS = {
+    "doc": ("configs/doc/20ng_tiny.yaml", ["Data.max_seq_len=32", "Data.head_tokens=8",
+                                           "Data.max_examples=40"]),
+    "seq": ("configs/seq/conll03_tiny.yaml", ["Data.max_examples=40"]),
+    "rel": ("configs/rel/semeval2010_tiny.yaml", ["Data.max_examples=40"]),
+    "gen": ("configs/gen/ptb_vae_tiny.yaml", ["Data.max_examples=40"]),
+}
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_ernie, tmp_path_factory):
+    """``trained("doc")``: the ``best/`` directory of a 2-step tiny run of a task (cached)."""
+    cache = {}
+
+    def train(task):
+        if task not in cache:
+            from ernie_res import api
+
+            config, extra = TINY_RUNS[task]
+            out = tmp_path_factory.mktemp(f"trained_{task}")
+            api.train(api.load_config(ROOT / config, [
+                f"Global.output_dir={out}", f"Model.backbone={tiny_ernie}",
+                "Train.max_steps=2", "Train.eval_steps=2", *extra]))
+            cache[task] = out / "best"
+        return cache[task]
+    return train

@@ -21,12 +21,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "ernie_res"
 LAYERS = [("config", "utils", "predict_options"), ("data", "layers"), ("metrics",), ("models",),
-          ("engine", "tasks"), ("api",)]
+          ("engine", "tasks"), ("api",), ("inference_dir",), ("predictor",)]
 RANK = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 TOP = len(LAYERS)                  # tools and benchmarks
 #: function-local imports are allowed only for these: slow to import and needed by few
 #: calls (PaddleNLP takes 4-5 s, VisualDL and Matplotlib about 1 s; paddle where a module
-#: otherwise runs without it, e.g. paddle.inference and cpp_extension), or POSIX-only (fcntl)
+#: otherwise runs without it, e.g. paddle.inference), or POSIX-only (fcntl)
 LOCAL_IMPORT_ALLOWED = {"paddlenlp", "visualdl", "matplotlib", "PIL", "paddle", "fcntl"}
 
 
@@ -74,7 +74,7 @@ def _rank(module):
     if parts[0] != PACKAGE:
         return TOP
     if len(parts) == 1:
-        return -1                                  # the package __init__: version only
+        return -1                # the package __init__: the version, and Predictor lazily
     return RANK[parts[1]]
 
 
@@ -92,9 +92,11 @@ def layer_violations(graph):
     bad = []
     for mod, (path, imports) in graph.items():
         here = _rank(mod)
-        for target, line, _ in imports:
+        for target, line, local in imports:
             if target != PACKAGE and not target.startswith(PACKAGE + "."):
                 continue
+            if mod == PACKAGE and local and target == f"{PACKAGE}.predictor":
+                continue       # the lazy `from ernie_res import Predictor` (module __getattr__)
             there = _rank(target)
             same_part = _group(target) == _group(mod)
             if there > here or (there == here and not same_part):
@@ -105,7 +107,8 @@ def layer_violations(graph):
 
 def cycles(graph):
     """Every cycle found by a depth-first search over file-to-file imports."""
-    edges = {m: sorted({t for t, _, _ in imps if t in graph and t != m})
+    edges = {m: sorted({t for t, _, local in imps if t in graph and t != m
+                        and not (m == PACKAGE and local)})   # lazy: runs after both load
              for m, (_, imps) in graph.items()}
     found, state = [], {}
 
@@ -149,7 +152,8 @@ def test_function_local_imports_are_only_for_optional_or_heavy_dependencies():
         if not mod.startswith(PACKAGE):
             continue
         for target, line, local in imports:
-            if local and target.split(".")[0] not in LOCAL_IMPORT_ALLOWED:
+            if local and target.split(".")[0] not in LOCAL_IMPORT_ALLOWED \
+                    and (mod, target) != (PACKAGE, f"{PACKAGE}.predictor"):
                 bad.append(f"{path.relative_to(ROOT)}:{line}: local import of {target}")
     assert not bad, "move these imports to the top of their module:\n" + "\n".join(bad)
 
@@ -180,3 +184,15 @@ def test_the_checks_catch_a_planted_upward_import_and_cycle():
     graph["ernie_res.layers.crf"] = (path, imports + [("ernie_res.layers.residual", 1, False)])
     assert any({"ernie_res.layers.crf", "ernie_res.layers.residual"} <= set(c)
                for c in cycles(graph))
+
+
+def test_import_ernie_res_imports_nothing_else_and_predictor_is_lazy():
+    import subprocess
+    import sys
+
+    code = ("import sys, ernie_res; loaded = sorted(m for m in sys.modules if m.startswith("
+            "('ernie_res.', 'paddle'))); print(loaded); from ernie_res import Predictor; "
+            "print(Predictor.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out == ["[]", "ernie_res.predictor"]

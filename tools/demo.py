@@ -3,8 +3,9 @@
     make demo        (or: python tools/demo.py [--out output])
 
 Runs the same commands a user would, printing each one first:
-build a tiny ERNIE -> train DOC -> evaluate on the sample test split -> predict a few texts,
-then says where the VisualDL logs are and how to open them.
+build a tiny ERNIE -> train DOC -> evaluate on the sample test split -> predict a few texts ->
+export for Paddle Inference and predict again from the export (oneDNN), then says where the
+VisualDL logs are and how to open them.
 """
 import argparse
 import shlex
@@ -48,6 +49,10 @@ def main():
          "--output", str(run_dir / "demo_predictions.jsonl")])
     print("\npredictions:")
     print((ROOT / run_dir / "demo_predictions.jsonl").read_text(encoding="utf-8"))
+    run([py, "tools/export_model.py", "--model_dir", str(run_dir / "best"), "--output",
+         str(run_dir / "inference")])
+    run([py, "tools/infer.py", "--model_dir", str(run_dir / "inference"), "--top_k", "1",
+         "--text", TEXTS[0], "--text", TEXTS[2]])
     print(f"VisualDL logs: {run_dir / 'vdl'}\n  open them with:  "
           f"{Path(py).parent / 'visualdl'} --logdir {run_dir / 'vdl'} --language en "
           f"--port 8040   then browse http://localhost:8040")

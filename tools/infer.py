@@ -1,11 +1,19 @@
-"""Predict with a trained model directory.
+"""Predict with a trained model directory or an exported inference directory.
 
     python tools/infer.py --model_dir OUT/best --input PATH [--output PRED.jsonl] [--top_k 3]
-                          [--strict]
+    python tools/infer.py --model_dir OUT/inference --text "first text" --text "second"
+    cat docs.txt | python tools/infer.py --model_dir OUT/inference --input - > pred.jsonl
+
+--model_dir is a tools/train.py model directory (run in the dynamic graph) or a
+tools/export_model.py inference directory (run by Paddle Inference: oneDNN on the CPU unless
+--enable_mkldnn false; --cpu_threads, --precision, --device gpu and --use_tensorrt as in
+Paddle's deployment tools). Both give the same records (ernie_res.Predictor).
 
 DOC inputs: a text file (one document per line), a .jsonl file with a "text" field, or a
 directory of files (one document each). SEQ: raw text (one text per line), CoNLL columns, or
 a .jsonl file with a "text" or a "tokens" field. REL: <e1>/<e2> markup lines or .jsonl spans.
+Standard input (--input -) is JSON lines when every non-blank line starts with "{", else text
+(CoNLL columns for SEQ when it looks like them). Each --text is one record.
 
 Output line N answers input line N: one JSON object per input line, in input order (ids may
 repeat): the prediction, {"id", "error"} for a bad record, {"id", "blank": true} for a blank
@@ -24,6 +32,7 @@ import sys
 from pathlib import Path
 
 import _bootstrap
+from _deploy import add_deploy_arguments, predictor_kwargs
 
 #: the most bad records listed one by one on standard error (all are in the output)
 SHOW_ERRORS = 20
@@ -71,16 +80,24 @@ def summary(result, input_path, per_record=True):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Predict with an ernie_res model directory.")
-    p.add_argument("--model_dir", required=True)
-    p.add_argument("--input", default=None, help="input file (GEN --mode sample needs none)")
+    p = argparse.ArgumentParser(description="Predict with an ernie_res model directory or "
+                                            "inference directory.")
+    p.add_argument("--model_dir", required=True,
+                   help="OUT/best (tools/train.py) or OUT/inference (tools/export_model.py)")
+    p.add_argument("--input", default=None,
+                   help="input file or directory, or - for standard input (GEN --mode sample "
+                        "needs none)")
+    p.add_argument("--text", action="append", default=None,
+                   help="one input record (repeatable); instead of --input")
     p.add_argument("--output", default=None, help="JSONL file (default: standard output)")
     p.add_argument("--top_k", type=checked("top_k"), default=3, help="labels per record (>= 1)")
-    p.add_argument("--batch_size", type=checked("batch_size"), default=None,
-                   help="records per forward pass (default: the config's Train.eval_batch_size)")
+    p.add_argument("--sort_window", type=checked("sort_window"), default=None,
+                   help="sort inputs by length within windows of N records to batch similar "
+                        "lengths (default 32 batches; 0 = input order); output order is "
+                        "always the input's")
     p.add_argument("--strict", action="store_true",
                    help="any bad input record is fatal: exit status 2, nothing written")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
+    add_deploy_arguments(p)
     g = p.add_argument_group("generation (GEN)")
     g.add_argument("--mode", choices=("sample", "reconstruct", "interpolate"), default=None)
     g.add_argument("--num_samples", type=checked("num_samples"), default=10,
@@ -97,18 +114,27 @@ def main(argv=None):
                    help="interpolation points per pair, both ends included (>= 2)")
     g.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    if a.input is None and a.mode != "sample":
-        p.error("--input is required (except for GEN --mode sample)")
-    options = {"batch_size": a.batch_size, "top_k": a.top_k, "strict": a.strict,
+    if a.input is not None and a.text is not None:
+        p.error("give --input or --text, not both")
+    if a.input is None and a.text is None and a.mode != "sample":
+        p.error("--input or --text is required (except for GEN --mode sample)")
+    options = {"top_k": a.top_k, "strict": a.strict, "sort_window": a.sort_window,
                "mode": a.mode, "num_samples": a.num_samples, "decoding": a.decoding,
                "temperature": a.temperature, "sample_top_k": a.sample_top_k, "top_p": a.top_p,
                "beam_size": a.beam_size, "max_len": a.max_len, "steps": a.steps,
                "seed": a.seed}
+    stdin = sys.stdin.buffer.read() if a.input == "-" else None
     _bootstrap.import_paddle()
-    from ernie_res import api
+    from ernie_res import Predictor
 
     try:
-        result = api.predict(a.model_dir, a.input, options, a.device)
+        predictor = Predictor(a.model_dir, **predictor_kwargs(a))
+        if a.text is not None:
+            result = predictor.predict_records(a.text, **options)
+        elif stdin is not None:
+            result = predictor.predict_bytes(stdin, "stdin", **options)
+        else:
+            result = predictor.predict_file(a.input, **options)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -124,7 +150,8 @@ def main(argv=None):
         print(f"skipped: ... and {len(result.errors) - SHOW_ERRORS} more (each has an "
               f"\"error\" row in the output)", file=sys.stderr)
     if result.errors or result.blank:
-        print(summary(result, a.input, a.mode in (None, "reconstruct")), file=sys.stderr)
+        print(summary(result, a.input if a.input != "-" else None,
+                      a.mode in (None, "reconstruct")), file=sys.stderr)
     print(f"{len(result.records)} predictions written to {a.output or 'stdout'}",
           file=sys.stderr)
     return 1 if result.errors and not result.records else 0

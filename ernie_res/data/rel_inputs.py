@@ -2,7 +2,9 @@
 
 * Sentences with ``<e1>..</e1>``/``<e2>..</e2>`` markup, one per line, optionally
   ``ID<TAB>"sentence"`` as in SemEval's ``TEST_FILE.TXT``;
-* ``.jsonl`` lines ``{"text", "e1": [s, e], "e2": [s, e], "id"?}`` with character spans.
+* ``.jsonl`` lines ``{"text", "e1": [s, e], "e2": [s, e], "id"?}`` with character spans, or
+  ``{"text", "id"?}`` whose text has the markup (what ``Predictor.predict`` makes of a
+  string).
 
 The file is read one record per line with the rules of ``data/input_lines.py``: lines end at
 ``\n`` only, a blank line is a blank entry answered in place, and a bad line (not UTF-8,
@@ -32,11 +34,16 @@ def _jsonl_line(line, sid):
         rec = json.loads(line)
     except json.JSONDecodeError as err:
         raise ValueError(f"expected a JSON object, got invalid JSON ({err.msg})") from None
+    sid = str(rec["id"]) if isinstance(rec, dict) and rec.get("id") is not None else sid
+    if isinstance(rec, dict) and isinstance(rec.get("text"), str) \
+            and "e1" not in rec and "e2" not in rec:
+        return (sid,) + parse_marked(rec["text"])          # "text" with <e1>/<e2> markup
     if not isinstance(rec, dict) or any(k not in rec for k in ("text", "e1", "e2")):
-        raise ValueError(f"expected an object with text, e1 and e2, got "
+        raise ValueError(f"expected an object with text, e1 and e2 (or a text with <e1> and "
+                         f"<e2> markup), got "
                          f"{sorted(rec) if isinstance(rec, dict) else type(rec).__name__}")
     e1, e2 = validate_spans(rec["text"], rec["e1"], rec["e2"])
-    return (str(rec["id"]) if rec.get("id") is not None else sid), rec["text"], e1, e2
+    return sid, rec["text"], e1, e2
 
 
 def read_rel_inputs(path, check=None):

@@ -47,6 +47,17 @@ def test_jsonl_with_and_without_ids(tmp_path):
                            "e2": [9, 15], "line": 2}
 
 
+def test_jsonl_text_with_markup_and_no_spans(tmp_path):
+    """What ``Predictor.predict`` makes of a string: ``{"text": "<e1>..</e1> .."}``."""
+    recs = [{"text": "The <e1>audits</e1> were about <e2>waste</e2>.", "id": "a"},
+            {"text": "no markup here"}]
+    examples, errors = read_rel_inputs(write(tmp_path / "in.jsonl",
+                                             [json.dumps(r) for r in recs]))
+    assert examples == [{"id": "a", "text": "The audits were about waste.", "e1": [4, 10],
+                         "e2": [22, 27], "line": 1}]
+    assert [e["id"] for e in errors] == ["in.jsonl:2"] and "<e1>" in errors[0]["error"]
+
+
 def test_bad_lines_become_errors_with_file_and_line_and_the_rest_is_read(tmp_path):
     path = write(tmp_path / "in.txt", [
         "The <e1>audits</e1> were about <e2>waste</e2>.",
@@ -75,8 +86,10 @@ def test_bad_jsonl_lines(tmp_path):
     assert [e["line"] for e in errors] == [1, 2, 3, 4]
     msgs = [e["error"] for e in errors]
     assert msgs[0].startswith(f"{path}:1: expected a JSON object, got invalid JSON")
-    assert msgs[1] == f"{path}:2: expected an object with text, e1 and e2, got list"
-    assert msgs[2] == f"{path}:3: expected an object with text, e1 and e2, got ['e1', 'text']"
+    markup = " (or a text with <e1> and <e2> markup)"
+    assert msgs[1] == f"{path}:2: expected an object with text, e1 and e2{markup}, got list"
+    assert msgs[2] == f"{path}:3: expected an object with text, e1 and e2{markup}, got " \
+                      f"['e1', 'text']"
     assert msgs[3] == f"{path}:4: expected non-overlapping e1 and e2, got [0, 2] and [1, 3]"
 
 

@@ -187,23 +187,32 @@ def test_data_parallel_launch_on_cpu(tiny_ernie, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.ci
-def test_export_loads_in_paddle_inference_and_matches(trained, tmp_path, tool):
-    from ernie_res.engine.export import load_predictor, predict
-
+def test_export_then_infer_on_the_export_gives_what_the_model_directory_gives(
+        trained, tmp_path, tool, capsys):
     out, _ = trained
+    inference = tmp_path / "inference"
     assert tool("export_model").main(["--model_dir", str(out / "best"),
-                                      "--output", str(tmp_path / "inf" / "model")]) == 0
-    assert (tmp_path / "inf" / "model.json").is_file()
-    assert (tmp_path / "inf" / "model.pdiparams").is_file()
-    _, task, model, _ = api.load_model_dir(out / "best", device="cpu")
-    batch = task.collate(task.featurize(task.load_examples("test")[:5], "test"))
-    import paddle
-
-    ref = model(paddle.to_tensor(batch["input_ids"]),
-                paddle.to_tensor(batch["attention_mask"]))["probs"].numpy()
-    got = predict(load_predictor(str(tmp_path / "inf" / "model")), batch["input_ids"],
-                  batch["attention_mask"])
-    np.testing.assert_allclose(got, ref, atol=1e-5)
+                                      "--output", str(inference)]) == 0
+    listed = capsys.readouterr().out.split()
+    assert str(inference / "deploy.json") in listed and str(inference / "model.json") in listed
+    inp = tmp_path / "docs.txt"
+    inp.write_text("the goalie stopped the puck\n\nshuttle orbit launch\n", encoding="utf-8")
+    rows = {}
+    for name, model_dir in (("dynamic", out / "best"), ("exported", inference)):
+        assert tool("infer").main(["--model_dir", str(model_dir), "--input", str(inp),
+                                   "--top_k", "4"]) == 0
+        rows[name] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("label") for r in rows["dynamic"]] == [r.get("label") for r in rows["exported"]]
+    for a, b in zip(rows["dynamic"], rows["exported"]):
+        np.testing.assert_allclose([t["prob"] for t in a.get("top_k", [])],
+                                   [t["prob"] for t in b.get("top_k", [])], atol=2e-6)
+    assert tool("infer").main(["--model_dir", str(inference), "--text", "puck", "--text", "",
+                               "--enable_mkldnn", "false", "--cpu_threads", "1"]) == 0
+    texts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in texts] == ["input:1", "input:2"] and texts[1]["blank"] is True
+    assert tool("infer").main(["--model_dir", str(inference), "--text", "x",
+                               "--precision", "fp16"]) == 2
+    assert "fp16: runs on a GPU" in capsys.readouterr().err
 
 
 def test_masked_batchnorm_variant_trains(tiny_ernie, tmp_path):
