@@ -28,7 +28,8 @@ from ernie_res import api
 from ernie_res.api import Predictions, predict_entries
 from ernie_res.engine.device import use_device
 from ernie_res.engine.inference_config import (InferenceConfigError, InferenceOptions,
-                                               config_calls, resolve_precision)
+                                               config_calls, default_cpu_threads,
+                                               resolve_precision)
 from ernie_res.engine.runners import EagerRunner, InferenceRunner
 from ernie_res.inference_dir import is_inference_dir, load_tokenizer, read_inference_dir
 from ernie_res.tasks import TASKS
@@ -54,7 +55,8 @@ class Predictor:
         path: ``OUT/best`` (a trained model directory) or ``OUT/inference`` (written by
             ``tools/export_model.py``).
         device: ``cpu`` or ``gpu`` (``auto``, for a model directory: the GPU when there is one).
-        cpu_threads: math-library threads (None: Paddle's default; nothing is forced).
+        cpu_threads: math-library threads (None: ``OMP_NUM_THREADS``, as the dynamic graph;
+            1 when it is unset).
         enable_mkldnn: oneDNN on the CPU (None: on). Inference directories only.
         precision: ``fp32``, ``fp16`` (GPU), ``bf16`` (AVX-512 BF16 CPU or GPU) or ``int8``
             (a program exported with ``--precision int8``); None: the exported precision.
@@ -78,7 +80,8 @@ class Predictor:
             self.kind = "inference"
             self.config, self.labels, self.deploy = read_inference_dir(self.path)
             self.options = InferenceOptions(
-                device=_auto_device() if device == "auto" else device, cpu_threads=cpu_threads,
+                device=_auto_device() if device == "auto" else device,
+                cpu_threads=default_cpu_threads() if cpu_threads is None else cpu_threads,
                 enable_mkldnn=enable_mkldnn, precision=precision, use_tensorrt=use_tensorrt,
                 max_batch_size=batch_size or self.config.Train.eval_batch_size,
                 max_length=self.config.Data.max_seq_len)

@@ -34,6 +34,13 @@ def test_the_path_is_detected_and_both_kinds_give_the_same_records(doc_dirs):
                                    [t["prob"] for t in y.get("top_k", [])], atol=2e-6)
 
 
+def test_the_predictor_uses_omp_num_threads_like_the_dynamic_graph(doc_dirs, monkeypatch):
+    _, exported = doc_dirs
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert Predictor(exported).options.cpu_threads == 3          # Paddle Inference alone: 1
+    assert Predictor(exported, cpu_threads=1).options.cpu_threads == 1
+
+
 def test_oneDNN_off_gives_the_same_probabilities(doc_dirs):
     _, exported = doc_dirs
     on = Predictor(exported).predict(TEXTS, top_k=4)

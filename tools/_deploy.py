@@ -32,7 +32,7 @@ def add_deploy_arguments(p):
     g.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"),
                    help="auto: the GPU when Paddle has one, else the CPU")
     g.add_argument("--cpu_threads", type=at_least(1), default=None,
-                   help="math-library threads (default: Paddle's, i.e. OMP_NUM_THREADS)")
+                   help="math-library threads (default: OMP_NUM_THREADS, as the dynamic graph)")
     g.add_argument("--enable_mkldnn", type=true_false, default=None, metavar="{true,false}",
                    help="oneDNN on the CPU (default: true)")
     g.add_argument("--precision", choices=("fp32", "fp16", "bf16", "int8"), default=None,

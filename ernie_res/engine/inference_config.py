@@ -10,8 +10,9 @@ tests on a CPU.
 The choices, as Paddle's deployment tools make them:
 
 =================  ==========================================================================
-``device=cpu``     oneDNN on unless ``enable_mkldnn=False``; ``cpu_threads`` threads when given
-                   (else Paddle's default; nothing is forced); ``bf16`` needs oneDNN and a CPU
+``device=cpu``     oneDNN on unless ``enable_mkldnn=False``; ``cpu_threads`` threads, by default
+                   ``OMP_NUM_THREADS`` as the dynamic graph uses (Paddle Inference alone would
+                   use 1 whatever the variable says); ``bf16`` needs oneDNN and a CPU
                    with AVX-512 BF16; ``int8`` needs a program exported with
                    ``--precision int8`` and oneDNN
 ``device=gpu``     ``fp32``/``fp16``/``bf16`` through ``enable_use_gpu``; ``use_tensorrt`` adds
@@ -19,6 +20,7 @@ The choices, as Paddle's deployment tools make them:
                    runs the exported quantized program, without calibration)
 =================  ==========================================================================
 """
+import os
 from dataclasses import dataclass
 
 DEVICES = ("cpu", "gpu")
@@ -37,7 +39,8 @@ class InferenceOptions:
 
     Attributes:
         device: ``cpu`` or ``gpu``.
-        cpu_threads: math-library threads per predictor (None: Paddle's default).
+        cpu_threads: math-library threads per predictor (None: ``default_cpu_threads()``
+            is what the predictor passes; None here leaves Paddle Inference's 1).
         enable_mkldnn: oneDNN on the CPU (None: on).
         precision: ``fp32``, ``fp16``, ``bf16`` or ``int8`` (None: the precision the
             program was exported with).
@@ -56,6 +59,18 @@ class InferenceOptions:
     gpu_memory_mb: int = 256
     max_batch_size: int = 32
     max_length: int = 512
+
+
+def default_cpu_threads(environ=None):
+    """The thread count the dynamic graph runs with: ``OMP_NUM_THREADS`` when it is a positive
+    integer, else None (Paddle's default, 1).
+
+    Paddle reads the variable when it is imported; a Paddle Inference predictor does not (its
+    ``cpu_math_library_num_threads`` starts at 1), so without this an exported model would run
+    on one thread where the same model in the dynamic graph runs on ``OMP_NUM_THREADS``.
+    """
+    value = (os.environ if environ is None else environ).get("OMP_NUM_THREADS", "")
+    return int(value) if value.strip().isdigit() and int(value) > 0 else None
 
 
 def resolve_precision(options, exported):

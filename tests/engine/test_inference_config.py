@@ -3,7 +3,8 @@ included (no GPU here can run Paddle, so the calls are data and the tests read t
 import pytest
 
 from ernie_res.engine.inference_config import (InferenceConfigError, InferenceOptions,
-                                               build_config, config_calls)
+                                               build_config, config_calls,
+                                               default_cpu_threads)
 
 INPUTS = (("input_ids", [None, 1, None], "int64"), ("attention_mask", [None, 1, None], "int64"))
 
@@ -89,3 +90,10 @@ def test_tensorrt_refuses_a_program_with_state_inputs():
     step = (("token", [None], "int64"), ("state", [1, None, 8], "float32"))
     with pytest.raises(InferenceConfigError, match="this program also takes state"):
         config_calls(InferenceOptions(device="gpu", use_tensorrt=True), "fp32", step)
+
+
+def test_default_threads_follow_omp_num_threads_as_the_dynamic_graph_does():
+    assert default_cpu_threads({"OMP_NUM_THREADS": "4"}) == 4
+    assert default_cpu_threads({}) is None                       # Paddle's own default: 1
+    assert default_cpu_threads({"OMP_NUM_THREADS": "0"}) is None
+    assert default_cpu_threads({"OMP_NUM_THREADS": "four"}) is None
